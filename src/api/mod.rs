@@ -1,0 +1,3 @@
+//! The wire layer: generated protobuf code and the tonic handlers.
+
+pub mod pb;

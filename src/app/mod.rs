@@ -1,0 +1,1 @@
+//! The application: the operations the RPCs offer, in plain Rust.

@@ -1,0 +1,2 @@
+//! The reach-cache artifact: building, validating, verification mapping (SEMANTICS §6).
+//! (to be written)

@@ -1,0 +1,23 @@
+//! walker-service: the syllable walker's engine as a gRPC service.
+//!
+//! The story, outside in:
+//! - [`api`] is the wire layer: the generated protobuf code and thin tonic
+//!   handlers that translate messages to and from the application.
+//! - [`app`] is the application: the operations the RPCs offer (leases,
+//!   rebuilds, loads), with the exact validation order and messages of the
+//!   specification, in plain Rust.
+//! - [`domain`] holds the rules: the lease table, the reach engine, canonical
+//!   JSON hashing and the reach-cache artifact.
+//! - [`rundir`] is the outside world: run directories, manifests, corpora and
+//!   cache files on disk.
+//! - [`server`] wires it all into a tonic server with health, reflection and
+//!   graceful [`shutdown`].
+
+pub mod api;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod rundir;
+pub mod server;
+pub mod shutdown;

@@ -2,6 +2,7 @@
 
 mod engine;
 pub mod reference;
+pub mod synthetic;
 
 pub use engine::Walker;
 

@@ -1,1 +1,144 @@
-//! (to be written)
+//! Server configuration: command-line flags with environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+
+/// Which patch a run is loaded into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PatchKey {
+    A,
+    B,
+}
+
+impl PatchKey {
+    /// Parses a request's patch: empty means "a", otherwise case-insensitive "a"/"b".
+    pub fn parse_request(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "" => Some(Self::A),
+            p if p.eq_ignore_ascii_case("a") => Some(Self::A),
+            p if p.eq_ignore_ascii_case("b") => Some(Self::B),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "a",
+            Self::B => "b",
+        }
+    }
+
+    /// The letter used in messages (`patch A`).
+    pub fn upper(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::B => "B",
+        }
+    }
+}
+
+/// `--load PATCH=RUN_ID`: a run to load before the server reports SERVING.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadSpec {
+    pub patch: PatchKey,
+    pub run_id: String,
+}
+
+impl FromStr for LoadSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let (patch, run_id) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("expected PATCH=RUN_ID (e.g. a=20261203_124212_pyphen), got {spec:?}"))?;
+        let patch = match patch.trim() {
+            p if p.eq_ignore_ascii_case("a") => PatchKey::A,
+            p if p.eq_ignore_ascii_case("b") => PatchKey::B,
+            other => return Err(format!("patch must be 'a' or 'b', got {other:?}")),
+        };
+        let run_id = run_id.trim();
+        if run_id.is_empty() {
+            return Err("run id must not be empty".to_owned());
+        }
+        Ok(Self {
+            patch,
+            run_id: run_id.to_owned(),
+        })
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags of `walker-service serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "WALKER_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Directory holding run directories. Without it, the bundled demo run is
+    /// served from a writable temporary copy and loaded into patch a.
+    #[arg(long, env = "WALKER_RUNS_DIR")]
+    pub runs_dir: Option<PathBuf>,
+
+    /// Load a run into a patch before reporting SERVING (repeatable; the
+    /// environment variable takes a comma-separated list).
+    #[arg(long = "load", value_name = "PATCH=RUN_ID", env = "WALKER_LOAD", value_delimiter = ',')]
+    pub load: Vec<LoadSpec>,
+
+    /// Session lease time-to-live, in seconds.
+    #[arg(long, env = "WALKER_LOCK_TTL_SECS", default_value_t = 45,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lock_ttl_secs: u64,
+
+    /// Most session leases held at once; more get RESOURCE_EXHAUSTED.
+    #[arg(long, env = "WALKER_MAX_LEASES", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_leases: u64,
+
+    /// After SIGINT/SIGTERM, seconds to report NOT_SERVING while still
+    /// answering, so load balancers can move traffic away.
+    #[arg(long, env = "WALKER_DRAIN_SECS", default_value_t = 0)]
+    pub drain_secs: u64,
+
+    /// Log filter (tracing `EnvFilter` syntax, e.g. `info` or `walker_service=debug`).
+    #[arg(long, env = "WALKER_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "WALKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_spec_parses_patch_and_run() {
+        let spec: LoadSpec = "B=20261203_124212_pyphen".parse().unwrap();
+        assert_eq!(spec.patch, PatchKey::B);
+        assert_eq!(spec.run_id, "20261203_124212_pyphen");
+        assert!("c=x".parse::<LoadSpec>().is_err());
+        assert!("a=".parse::<LoadSpec>().is_err());
+        assert!("a".parse::<LoadSpec>().is_err());
+    }
+
+    #[test]
+    fn request_patch_defaults_to_a_and_ignores_case() {
+        assert_eq!(PatchKey::parse_request(""), Some(PatchKey::A));
+        assert_eq!(PatchKey::parse_request("A"), Some(PatchKey::A));
+        assert_eq!(PatchKey::parse_request("b"), Some(PatchKey::B));
+        assert_eq!(PatchKey::parse_request("c"), None);
+    }
+}

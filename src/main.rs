@@ -1,1 +1,85 @@
-fn main() {}
+//! `walker-service`: run the server (`serve`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use walker_service::app::App;
+use walker_service::clock::SystemClock;
+use walker_service::config::{LogFormat, ServeConfig};
+use walker_service::domain::leases::{LeaseLimits, LeaseTable};
+use walker_service::server::{self, ServerOptions};
+use walker_service::shutdown;
+
+#[derive(Debug, Parser)]
+#[command(name = "walker-service", version, about = "The syllable walker as a gRPC service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gRPC server.
+    Serve(ServeConfig),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => serve(config),
+    }
+}
+
+fn init_logging(filter: &str, format: LogFormat) -> Result<(), String> {
+    let filter = EnvFilter::try_new(filter).map_err(|e| format!("invalid --log filter {filter:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| format!("cannot initialise logging: {e}"))
+}
+
+fn serve(config: ServeConfig) -> ExitCode {
+    if let Err(message) = init_logging(&config.log, config.log_format) {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_server(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_server(config: ServeConfig) -> Result<(), String> {
+    let limits = LeaseLimits {
+        max_leases: usize::try_from(config.max_leases).unwrap_or(usize::MAX),
+        ..LeaseLimits::default()
+    };
+    let leases = LeaseTable::new(Arc::new(SystemClock), config.lock_ttl_secs, limits);
+    let app = App::new(leases);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let options = ServerOptions {
+        drain: Duration::from_secs(config.drain_secs),
+        ..ServerOptions::default()
+    };
+    server::run(app, listener, options, shutdown::signal())
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,1 +1,99 @@
-//! (to be written)
+//! The tonic server: the walker service beside the standard health and
+//! reflection services, with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::api::WalkerGrpc;
+use crate::api::pb::walker_service_server::WalkerServiceServer;
+use crate::api::pb::{self};
+use crate::app::App;
+
+/// The fully-qualified gRPC service name, as health checks name it.
+pub const SERVICE_NAME: &str = "pipeworks.walker.v1.WalkerService";
+
+/// How the server behaves around its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// After a shutdown signal, how long health reports NOT_SERVING while
+    /// requests are still accepted, so load balancers can drain the replica.
+    pub drain: Duration,
+    /// Largest request message accepted (bigger ones get RESOURCE_EXHAUSTED).
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            drain: Duration::ZERO,
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Errors that stop the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("reflection service could not be built: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("transport failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight
+/// calls finish before returning.
+pub async fn run(
+    app: App,
+    listener: TcpListener,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let walker = WalkerServiceServer::new(WalkerGrpc::new(app))
+        .max_decoding_message_size(options.max_message_bytes);
+
+    health.set_service_status("", ServingStatus::Serving).await;
+    health
+        .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+        .await;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving");
+    }
+
+    let drain = options.drain;
+    let stop = async move {
+        shutdown.await;
+        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+            .await;
+        if !drain.is_zero() {
+            tracing::info!(drain_secs = drain.as_secs_f64(), "draining");
+            tokio::time::sleep(drain).await;
+        }
+        tracing::info!("no longer accepting calls; finishing those in flight");
+    };
+
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(walker)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,3 +1,7 @@
 //! The wire layer: generated protobuf code and the tonic handlers.
 
+mod convert;
 pub mod pb;
+mod service;
+
+pub use service::WalkerGrpc;

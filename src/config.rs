@@ -51,9 +51,9 @@ impl FromStr for LoadSpec {
     type Err = String;
 
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
-        let (patch, run_id) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("expected PATCH=RUN_ID (e.g. a=20261203_124212_pyphen), got {spec:?}"))?;
+        let (patch, run_id) = spec.split_once('=').ok_or_else(|| {
+            format!("expected PATCH=RUN_ID (e.g. a=20261203_124212_pyphen), got {spec:?}")
+        })?;
         let patch = match patch.trim() {
             p if p.eq_ignore_ascii_case("a") => PatchKey::A,
             p if p.eq_ignore_ascii_case("b") => PatchKey::B,
@@ -93,7 +93,12 @@ pub struct ServeConfig {
 
     /// Load a run into a patch before reporting SERVING (repeatable; the
     /// environment variable takes a comma-separated list).
-    #[arg(long = "load", value_name = "PATCH=RUN_ID", env = "WALKER_LOAD", value_delimiter = ',')]
+    #[arg(
+        long = "load",
+        value_name = "PATCH=RUN_ID",
+        env = "WALKER_LOAD",
+        value_delimiter = ','
+    )]
     pub load: Vec<LoadSpec>,
 
     /// Session lease time-to-live, in seconds.

@@ -1,5 +1,6 @@
 //! `walker-service`: run the server (`serve`).
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,11 @@ use walker_service::server::{self, ServerOptions};
 use walker_service::shutdown;
 
 #[derive(Debug, Parser)]
-#[command(name = "walker-service", version, about = "The syllable walker as a gRPC service")]
+#[command(
+    name = "walker-service",
+    version,
+    about = "The syllable walker as a gRPC service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,8 +39,12 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(filter: &str, format: LogFormat) -> Result<(), String> {
-    let filter = EnvFilter::try_new(filter).map_err(|e| format!("invalid --log filter {filter:?}: {e}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_new(filter).map_err(|e| format!("invalid --log filter {filter:?}: {e}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -48,7 +57,10 @@ fn serve(config: ServeConfig) -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -59,7 +71,6 @@ fn serve(config: ServeConfig) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
-            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

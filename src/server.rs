@@ -76,7 +76,9 @@ pub async fn run(
     let drain = options.drain;
     let stop = async move {
         shutdown.await;
-        health.set_service_status("", ServingStatus::NotServing).await;
+        health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
         health
             .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
             .await;

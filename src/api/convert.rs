@@ -37,7 +37,7 @@ impl From<WalkerError> for pb::WalkerError {
             code: pb::ErrorCode::from(error.code).into(),
             message: error.message,
             lock_status: error.lock_status,
-            lock: error.lock.map(Into::into),
+            lock: error.lock.map(|lock| (*lock).into()),
             active_session_id: error.active_session_id,
         }
     }

@@ -8,7 +8,6 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-
 use super::pb;
 use super::pb::walker_service_server::WalkerService;
 use crate::app::{App, WalkerError};
@@ -60,7 +59,9 @@ impl WalkerService for WalkerGrpc {
         &self,
         _request: Request<pb::RebuildReachCacheRequest>,
     ) -> Result<Response<pb::RebuildReachCacheResponse>, Status> {
-        Err(Status::unimplemented("RebuildReachCache is not implemented yet"))
+        Err(Status::unimplemented(
+            "RebuildReachCache is not implemented yet",
+        ))
     }
 
     async fn heartbeat_lock(

@@ -43,7 +43,8 @@ pub struct WalkerError {
     pub code: ErrorCode,
     pub message: String,
     pub lock_status: Option<String>,
-    pub lock: Option<LockInfo>,
+    /// Boxed: most errors carry no lock, and results stay small.
+    pub lock: Option<Box<LockInfo>>,
     pub active_session_id: Option<String>,
 }
 
@@ -64,7 +65,7 @@ impl WalkerError {
 
     pub fn with_lock_status(mut self, status: &str, lock: Option<LockInfo>) -> Self {
         self.lock_status = Some(status.to_owned());
-        self.lock = lock;
+        self.lock = lock.map(Box::new);
         self
     }
 

@@ -130,32 +130,34 @@ impl App {
 
     /// The active-session check of every mutating RPC (SEMANTICS §4).
     pub fn enforce_active_session(&self, holder_id: Option<&str>) -> Result<(), WalkerError> {
-        self.leases.enforce_active(holder_id).map_err(|refusal| match refusal {
-            EnforcementRefusal::BlankHolder { active_session_id } => {
-                WalkerError::invalid_argument(MSG_ACTIVE_BLANK_HOLDER)
-                    .with_lock_status("error", None)
-                    .with_active_session(active_session_id)
-            }
-            EnforcementRefusal::MissingHolder { active_session_id } => {
-                WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_MISSING_HOLDER)
-                    .with_lock_status("locked", None)
-                    .with_active_session(active_session_id)
-            }
-            EnforcementRefusal::HeldByOther {
-                active_session_id,
-                lock,
-            } => WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_HELD_BY_OTHER)
-                .with_lock_status("locked", lock)
+        self.leases
+            .enforce_active(holder_id)
+            .map_err(|refusal| match refusal {
+                EnforcementRefusal::BlankHolder { active_session_id } => {
+                    WalkerError::invalid_argument(MSG_ACTIVE_BLANK_HOLDER)
+                        .with_lock_status("error", None)
+                        .with_active_session(active_session_id)
+                }
+                EnforcementRefusal::MissingHolder { active_session_id } => {
+                    WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_MISSING_HOLDER)
+                        .with_lock_status("locked", None)
+                        .with_active_session(active_session_id)
+                }
+                EnforcementRefusal::HeldByOther {
+                    active_session_id,
+                    lock,
+                } => WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_HELD_BY_OTHER)
+                    .with_lock_status("locked", lock.map(|lock| *lock))
+                    .with_active_session(active_session_id),
+                EnforcementRefusal::ValidationFailed {
+                    active_session_id,
+                    reason,
+                } => WalkerError::new(
+                    ErrorCode::FailedPrecondition,
+                    format!("Session lock validation failed: {reason}"),
+                )
+                .with_lock_status("error", None)
                 .with_active_session(active_session_id),
-            EnforcementRefusal::ValidationFailed {
-                active_session_id,
-                reason,
-            } => WalkerError::new(
-                ErrorCode::FailedPrecondition,
-                format!("Session lock validation failed: {reason}"),
-            )
-            .with_lock_status("error", None)
-            .with_active_session(active_session_id),
-        })
+            })
     }
 }

@@ -104,7 +104,7 @@ pub enum EnforcementRefusal {
     /// Another holder has the active session.
     HeldByOther {
         active_session_id: String,
-        lock: Option<LockInfo>,
+        lock: Option<Box<LockInfo>>,
     },
     /// The lease service refused for another reason.
     ValidationFailed {
@@ -236,37 +236,37 @@ impl LeaseTable {
         &self,
         session_id: &'a str,
         holder_id: Option<&'a str>,
-    ) -> Result<(&'a str, &'a str), LeaseOutcome> {
+    ) -> Result<(&'a str, &'a str), Box<LeaseOutcome>> {
         let session_id = session_id.trim();
         if session_id.is_empty() {
-            return Err(LeaseOutcome::new(
+            return Err(Box::new(LeaseOutcome::new(
                 LeaseStatus::Error,
                 REASON_SESSION_INVALID,
                 None,
-            ));
+            )));
         }
         let holder_id = holder_id.map(str::trim).unwrap_or_default();
         if holder_id.is_empty() {
-            return Err(LeaseOutcome::new(
+            return Err(Box::new(LeaseOutcome::new(
                 LeaseStatus::Error,
                 REASON_HOLDER_INVALID,
                 None,
-            ));
+            )));
         }
         let max = self.limits.max_id_bytes;
         if session_id.len() > max {
-            return Err(LeaseOutcome::new(
+            return Err(Box::new(LeaseOutcome::new(
                 LeaseStatus::LimitExceeded,
                 format!("session_id exceeds the limit of {max} bytes"),
                 None,
-            ));
+            )));
         }
         if holder_id.len() > max {
-            return Err(LeaseOutcome::new(
+            return Err(Box::new(LeaseOutcome::new(
                 LeaseStatus::LimitExceeded,
                 format!("lock_holder_id exceeds the limit of {max} bytes"),
                 None,
-            ));
+            )));
         }
         Ok((session_id, holder_id))
     }
@@ -275,7 +275,7 @@ impl LeaseTable {
     pub fn acquire(&self, session_id: &str, holder_id: &str, force: bool) -> LeaseOutcome {
         let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
             Ok(ids) => ids,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         };
         let now = self.clock.now_ms();
         let mut state = self.lock();
@@ -347,7 +347,7 @@ impl LeaseTable {
     pub fn release(&self, session_id: &str, holder_id: &str) -> LeaseOutcome {
         let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
             Ok(ids) => ids,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         };
         let now = self.clock.now_ms();
         let mut state = self.lock();
@@ -394,7 +394,7 @@ impl LeaseTable {
     pub fn acquire_active(&self, session_id: &str, holder_id: &str, force: bool) -> LeaseOutcome {
         let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
             Ok(ids) => ids,
-            Err(refusal) => return refusal,
+            Err(refusal) => return *refusal,
         };
         let now = self.clock.now_ms();
         let mut state = self.lock();
@@ -447,7 +447,7 @@ impl LeaseTable {
             }
             LeaseStatus::Locked => Err(EnforcementRefusal::HeldByOther {
                 active_session_id,
-                lock: outcome.lock,
+                lock: outcome.lock.map(Box::new),
             }),
             _ => Err(EnforcementRefusal::ValidationFailed {
                 active_session_id,
@@ -608,17 +608,17 @@ mod tests {
         assert!(info.fencing_token > lock(&first).fencing_token);
         assert_eq!(taken.previous, first.lock);
         // The old holder is now the one refused.
-        assert_eq!(
-            leases.heartbeat("s1", "tab-1").status,
-            LeaseStatus::Locked
-        );
+        assert_eq!(leases.heartbeat("s1", "tab-1").status, LeaseStatus::Locked);
     }
 
     #[test]
     fn force_by_the_holder_itself_is_a_refresh() {
         let (leases, _) = table();
         leases.acquire("s1", "tab-1", false);
-        assert_eq!(leases.acquire("s1", "tab-1", true).status, LeaseStatus::Held);
+        assert_eq!(
+            leases.acquire("s1", "tab-1", true).status,
+            LeaseStatus::Held
+        );
     }
 
     #[test]
@@ -634,7 +634,10 @@ mod tests {
         let (leases, clock) = table();
         let first = leases.acquire("s1", "tab-1", false);
         clock.advance_ms(44_999);
-        assert_eq!(leases.acquire("s1", "tab-2", false).status, LeaseStatus::Locked);
+        assert_eq!(
+            leases.acquire("s1", "tab-2", false).status,
+            LeaseStatus::Locked
+        );
         clock.advance_ms(1); // expires_at <= now: pruned
         assert_eq!(leases.get("s1").status, LeaseStatus::Unlocked);
         let second = leases.acquire("s1", "tab-2", false);
@@ -789,7 +792,7 @@ mod tests {
             leases.enforce_active(Some("tab-2")),
             Err(EnforcementRefusal::HeldByOther {
                 active_session_id: "s1".into(),
-                lock: held.lock.clone(),
+                lock: held.lock.clone().map(Box::new),
             })
         );
         assert_eq!(leases.enforce_active(Some(" tab-1 ")), Ok(()));
@@ -864,7 +867,10 @@ mod tests {
         assert_eq!(third.reason, "too many session locks (limit 2)");
         // Existing leases still refresh and can be taken over at the limit.
         assert_eq!(leases.heartbeat("s1", "h").status, LeaseStatus::Held);
-        assert_eq!(leases.acquire("s2", "g", true).status, LeaseStatus::TakenOver);
+        assert_eq!(
+            leases.acquire("s2", "g", true).status,
+            LeaseStatus::TakenOver
+        );
     }
 
     #[test]

@@ -1,0 +1,217 @@
+//! HeartbeatLock, ReleaseLock, AcquireLock and GetLock over a real socket
+//! (SEMANTICS §4-§5).
+
+mod common;
+
+use common::TestServer;
+use walker_service::api::pb::{
+    self, ErrorCode, HeartbeatLockRequest, LockStatus, ReleaseLockRequest, WalkerError,
+    heartbeat_lock_response, release_lock_response,
+};
+
+type Client = pb::walker_service_client::WalkerServiceClient<tonic::transport::Channel>;
+
+fn req(session: &str, holder: Option<&str>) -> HeartbeatLockRequest {
+    HeartbeatLockRequest {
+        session_id: session.to_owned(),
+        lock_holder_id: holder.map(str::to_owned),
+    }
+}
+
+async fn heartbeat(
+    client: &mut Client,
+    session: &str,
+    holder: Option<&str>,
+) -> Result<LockStatus, WalkerError> {
+    let response = client.heartbeat_lock(req(session, holder)).await.unwrap();
+    match response.into_inner().result.unwrap() {
+        heartbeat_lock_response::Result::LockStatus(status) => Ok(status),
+        heartbeat_lock_response::Result::Error(error) => Err(error),
+    }
+}
+
+async fn release(
+    client: &mut Client,
+    session: &str,
+    holder: Option<&str>,
+) -> Result<LockStatus, WalkerError> {
+    let request = ReleaseLockRequest {
+        session_id: session.to_owned(),
+        lock_holder_id: holder.map(str::to_owned),
+    };
+    let response = client.release_lock(request).await.unwrap();
+    match response.into_inner().result.unwrap() {
+        release_lock_response::Result::LockStatus(status) => Ok(status),
+        release_lock_response::Result::Error(error) => Err(error),
+    }
+}
+
+fn assert_error(error: &WalkerError, code: ErrorCode, message: &str, lock_status: Option<&str>) {
+    assert_eq!(error.code(), code, "code of {error:?}");
+    assert_eq!(error.message, message);
+    assert_eq!(
+        error.lock_status.as_deref(),
+        lock_status,
+        "lock_status of {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn heartbeat_and_release_validate_the_request_in_order() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    for (session, holder, message) in [
+        ("", Some("tab-1"), "Missing or invalid session_id."),
+        ("   ", Some("tab-1"), "Missing or invalid session_id."),
+        // session first: both bad answers the session error
+        ("", None, "Missing or invalid session_id."),
+        ("s1", None, "Missing lock_holder_id."),
+        (
+            "s1",
+            Some(""),
+            "lock_holder_id must not be blank when provided.",
+        ),
+        (
+            "s1",
+            Some(" \t"),
+            "lock_holder_id must not be blank when provided.",
+        ),
+    ] {
+        let error = heartbeat(&mut client, session, holder).await.unwrap_err();
+        assert_error(&error, ErrorCode::InvalidArgument, message, None);
+        assert!(error.lock.is_none());
+        let error = release(&mut client, session, holder).await.unwrap_err();
+        assert_error(&error, ErrorCode::InvalidArgument, message, None);
+    }
+    assert!(server.app.leases().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn heartbeat_acquires_then_holds() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let first = heartbeat(&mut client, "s1", Some("tab-1")).await.unwrap();
+    assert_eq!(first.status, "held");
+    assert_eq!(first.reason, "session lock acquired");
+    let lock = first.lock.clone().unwrap();
+    assert_eq!(lock.session_id, "s1");
+    assert_eq!(lock.holder_id, "tab-1");
+    assert_eq!(lock.acquired_at_utc, "2026-12-03T12:00:00Z");
+    assert_eq!(lock.expires_at_utc, "2026-12-03T12:00:45Z");
+    assert!(lock.fencing_token > 0);
+
+    server.clock.advance_secs(20);
+    let second = heartbeat(&mut client, " s1 ", Some(" tab-1 "))
+        .await
+        .unwrap();
+    assert_eq!(second.status, "held");
+    assert_eq!(second.reason, "session lock refreshed");
+    let refreshed = second.lock.unwrap();
+    assert_eq!(refreshed.acquired_at_utc, "2026-12-03T12:00:00Z");
+    assert_eq!(refreshed.refreshed_at_utc, "2026-12-03T12:00:20Z");
+    assert_eq!(refreshed.expires_at_utc, "2026-12-03T12:01:05Z");
+    assert_eq!(refreshed.fencing_token, lock.fencing_token);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn holder_b_is_refused_while_a_holds_and_gets_in_after_expiry() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let a = heartbeat(&mut client, "s1", Some("tab-a")).await.unwrap();
+    let a_lock = a.lock.unwrap();
+
+    let refused = heartbeat(&mut client, "s1", Some("tab-b"))
+        .await
+        .unwrap_err();
+    assert_error(
+        &refused,
+        ErrorCode::Locked,
+        "session lock held by another holder",
+        Some("locked"),
+    );
+    assert_eq!(refused.lock.as_ref(), Some(&a_lock));
+
+    server.clock.advance_secs(44);
+    assert!(heartbeat(&mut client, "s1", Some("tab-b")).await.is_err());
+    server.clock.advance_secs(1);
+    let b = heartbeat(&mut client, "s1", Some("tab-b")).await.unwrap();
+    assert_eq!(b.status, "held");
+    assert_eq!(b.reason, "session lock acquired");
+    let b_lock = b.lock.unwrap();
+    assert_eq!(b_lock.holder_id, "tab-b");
+    assert!(b_lock.fencing_token > a_lock.fencing_token);
+
+    // A is now the one refused.
+    let refused = heartbeat(&mut client, "s1", Some("tab-a"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.lock.unwrap().holder_id, "tab-b");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn release_answers_released_missing_and_locked() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+
+    let missing = release(&mut client, "s1", Some("tab-a")).await.unwrap();
+    assert_eq!(missing.status, "missing");
+    assert_eq!(missing.reason, "session lock not found");
+    assert!(missing.lock.is_none());
+
+    let held = heartbeat(&mut client, "s1", Some("tab-a")).await.unwrap();
+    let refused = release(&mut client, "s1", Some("tab-b")).await.unwrap_err();
+    assert_error(
+        &refused,
+        ErrorCode::Locked,
+        "session lock held by another holder",
+        Some("locked"),
+    );
+    assert_eq!(refused.lock, held.lock);
+
+    let released = release(&mut client, "s1", Some("tab-a")).await.unwrap();
+    assert_eq!(released.status, "released");
+    assert_eq!(released.reason, "session lock released");
+    assert_eq!(released.lock, held.lock);
+
+    // Released means free: B acquires at once.
+    let b = heartbeat(&mut client, "s1", Some("tab-b")).await.unwrap();
+    assert_eq!(b.reason, "session lock acquired");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_lease_limit_answers_resource_exhausted() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let long = "s".repeat(257);
+    let error = heartbeat(&mut client, &long, Some("tab-a"))
+        .await
+        .unwrap_err();
+    assert_error(
+        &error,
+        ErrorCode::ResourceExhausted,
+        "session_id exceeds the limit of 256 bytes",
+        Some("error"),
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_is_refused_by_the_transport() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let huge = "s".repeat(5 * 1024 * 1024);
+    let status = client
+        .heartbeat_lock(req(&huge, Some("tab-a")))
+        .await
+        .unwrap_err();
+    // tonic's decoder refuses it before any handler runs, with OUT_OF_RANGE.
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("too large"), "{status:?}");
+    // The server is still fine.
+    assert!(heartbeat(&mut client, "s1", Some("tab-a")).await.is_ok());
+    server.stop().await;
+}

@@ -249,3 +249,200 @@ fn sha256_hex_shape() {
     assert!(!is_sha256_hex(&"g".repeat(64)));
     assert!(!is_sha256_hex(""));
 }
+
+// ---------------------------------------------------------------------------
+// Manifest IPC verification (SEMANTICS §2): one test per (status, reason) row.
+
+mod manifest_verification {
+    use std::fs;
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+    use walker_service::domain::ipc::payload_hash;
+    use walker_service::rundir::manifest_ipc::{
+        ManifestVerification, verify_manifest_file, verify_manifest_value,
+    };
+
+    const DEMO_MANIFEST: &str = include_str!("../demo/runs/20261203_124212_pyphen/manifest.json");
+
+    fn demo() -> Value {
+        serde_json::from_str(DEMO_MANIFEST).unwrap()
+    }
+
+    fn verdict(v: ManifestVerification) -> (&'static str, &'static str) {
+        (v.status, v.reason)
+    }
+
+    fn of_value(manifest: &Value) -> (&'static str, &'static str) {
+        verdict(verify_manifest_value(manifest))
+    }
+
+    fn of_file_with(bytes: &[u8]) -> (&'static str, &'static str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        fs::write(&path, bytes).unwrap();
+        verdict(verify_manifest_file(&path))
+    }
+
+    #[test]
+    fn demo_manifest_verifies() {
+        assert_eq!(of_value(&demo()), ("verified", "hashes-match"));
+        assert_eq!(
+            of_file_with(DEMO_MANIFEST.as_bytes()),
+            ("verified", "hashes-match")
+        );
+        let on_disk = Path::new("demo/runs/20261203_124212_pyphen/manifest.json");
+        assert_eq!(
+            verdict(verify_manifest_file(on_disk)),
+            ("verified", "hashes-match")
+        );
+    }
+
+    #[test]
+    fn missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        assert_eq!(
+            verdict(verify_manifest_file(&path)),
+            ("missing", "manifest-missing")
+        );
+        // A "run directory" that is a plain file has no manifest either.
+        let not_a_dir = dir.path().join("run");
+        fs::write(&not_a_dir, b"x").unwrap();
+        assert_eq!(
+            verdict(verify_manifest_file(&not_a_dir.join("manifest.json"))),
+            ("missing", "manifest-missing")
+        );
+    }
+
+    #[test]
+    fn unparsable_file() {
+        assert_eq!(
+            of_file_with(b"{\"manifest_version\": 1,"),
+            ("error", "manifest-parse-error")
+        );
+        assert_eq!(of_file_with(b""), ("error", "manifest-parse-error"));
+        assert_eq!(
+            of_file_with(b"{\"a\": \"\xff\"}"),
+            ("error", "manifest-parse-error")
+        );
+        // Unreadable: a directory where the file should be.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        fs::create_dir(&path).unwrap();
+        assert_eq!(
+            verdict(verify_manifest_file(&path)),
+            ("error", "manifest-parse-error")
+        );
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert_eq!(of_file_with(b"[1, 2]"), ("error", "manifest-not-object"));
+        assert_eq!(of_file_with(b"null"), ("error", "manifest-not-object"));
+        assert_eq!(
+            of_value(&json!("manifest")),
+            ("error", "manifest-not-object")
+        );
+    }
+
+    #[test]
+    fn missing_ipc_block() {
+        let mut m = demo();
+        m.as_object_mut().unwrap().remove("ipc");
+        assert_eq!(of_value(&m), ("missing", "missing-ipc-block"));
+        m["ipc"] = json!(["not", "an", "object"]);
+        assert_eq!(of_value(&m), ("missing", "missing-ipc-block"));
+    }
+
+    #[test]
+    fn missing_both_hashes() {
+        let mut m = demo();
+        m["ipc"] = json!({});
+        assert_eq!(of_value(&m), ("missing", "missing-input-output-hash"));
+        // Present but not lowercase 64-hex counts as missing.
+        m["ipc"] = json!({"input_hash": "A".repeat(64), "output_hash": null});
+        assert_eq!(of_value(&m), ("missing", "missing-input-output-hash"));
+    }
+
+    #[test]
+    fn missing_input_hash() {
+        let mut m = demo();
+        m["ipc"]["input_hash"] = json!("abc");
+        assert_eq!(of_value(&m), ("missing", "missing-input-hash"));
+    }
+
+    #[test]
+    fn missing_output_hash() {
+        let mut m = demo();
+        m["ipc"].as_object_mut().unwrap().remove("output_hash");
+        assert_eq!(of_value(&m), ("missing", "missing-output-hash"));
+    }
+
+    #[test]
+    fn input_mismatch() {
+        let mut m = demo();
+        m["config"]["min_syllable_length"] = json!(3);
+        assert_eq!(of_value(&m), ("mismatch", "input-mismatch"));
+        // 2.0 is not 2 for the hash.
+        let mut m = demo();
+        m["config"]["min_syllable_length"] = json!(2.0);
+        assert_eq!(of_value(&m), ("mismatch", "input-mismatch"));
+    }
+
+    #[test]
+    fn output_mismatch() {
+        let mut m = demo();
+        m["metrics"]["files_processed"] = json!(6);
+        assert_eq!(of_value(&m), ("mismatch", "output-mismatch"));
+        let mut m = demo();
+        m["artifacts"][0]["size_bytes"] = json!(1);
+        assert_eq!(of_value(&m), ("mismatch", "output-mismatch"));
+    }
+
+    #[test]
+    fn input_output_mismatch() {
+        let mut m = demo();
+        m["language"] = json!("de_DE");
+        m["artifacts"].as_array_mut().unwrap().pop();
+        assert_eq!(of_value(&m), ("mismatch", "input-output-mismatch"));
+    }
+
+    #[test]
+    fn fields_outside_the_payloads_do_not_matter() {
+        let mut m = demo();
+        m["status"] = json!("failed");
+        m["artifacts"][0]["sha256"] = json!("extra fields of an artifact are not hashed");
+        // Non-object artifact entries are skipped, as the pipeline does.
+        m["artifacts"].as_array_mut().unwrap().push(json!("junk"));
+        assert_eq!(of_value(&m), ("verified", "hashes-match"));
+    }
+
+    #[test]
+    fn absent_config_fields_hash_as_null() {
+        let payload = json!({
+            "extractor": "nltk", "language": null, "source_path": null, "file_pattern": null,
+            "min_syllable_length": null, "max_syllable_length": null,
+            "run_normalize": null, "run_annotate": null,
+        });
+        let mut m = demo();
+        let obj = m.as_object_mut().unwrap();
+        obj.remove("language");
+        obj.insert("extractor".into(), json!("nltk"));
+        obj.insert("config".into(), json!("not an object"));
+        m["ipc"]["input_hash"] = json!(payload_hash(&payload));
+        assert_eq!(of_value(&m), ("verified", "hashes-match"));
+    }
+
+    #[test]
+    fn uniterable_artifacts_are_an_error() {
+        let mut m = demo();
+        m["artifacts"] = Value::Null;
+        assert_eq!(of_value(&m), ("error", "verification-error:TypeError"));
+        m["artifacts"] = json!(5);
+        assert_eq!(of_value(&m), ("error", "verification-error:TypeError"));
+        // An object iterates as its keys in Python: no artifacts, so a mismatch.
+        m["artifacts"] = json!({"path": "data/corpus.db"});
+        assert_eq!(of_value(&m), ("mismatch", "output-mismatch"));
+    }
+}

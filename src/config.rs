@@ -6,39 +6,7 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
-/// Which patch a run is loaded into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PatchKey {
-    A,
-    B,
-}
-
-impl PatchKey {
-    /// Parses a request's patch: empty means "a", otherwise case-insensitive "a"/"b".
-    pub fn parse_request(raw: &str) -> Option<Self> {
-        match raw.trim() {
-            "" => Some(Self::A),
-            p if p.eq_ignore_ascii_case("a") => Some(Self::A),
-            p if p.eq_ignore_ascii_case("b") => Some(Self::B),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "a",
-            Self::B => "b",
-        }
-    }
-
-    /// The letter used in messages (`patch A`).
-    pub fn upper(self) -> &'static str {
-        match self {
-            Self::A => "A",
-            Self::B => "B",
-        }
-    }
-}
+pub use crate::domain::patch::PatchKey;
 
 /// `--load PATCH=RUN_ID`: a run to load before the server reports SERVING.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,13 +105,5 @@ mod tests {
         assert!("c=x".parse::<LoadSpec>().is_err());
         assert!("a=".parse::<LoadSpec>().is_err());
         assert!("a".parse::<LoadSpec>().is_err());
-    }
-
-    #[test]
-    fn request_patch_defaults_to_a_and_ignores_case() {
-        assert_eq!(PatchKey::parse_request(""), Some(PatchKey::A));
-        assert_eq!(PatchKey::parse_request("A"), Some(PatchKey::A));
-        assert_eq!(PatchKey::parse_request("b"), Some(PatchKey::B));
-        assert_eq!(PatchKey::parse_request("c"), None);
     }
 }

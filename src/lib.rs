@@ -17,6 +17,7 @@ pub mod api;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod rundir;
 pub mod server;

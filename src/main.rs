@@ -8,9 +8,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use walker_service::app::App;
-use walker_service::clock::SystemClock;
-use walker_service::config::{LogFormat, ServeConfig};
+use walker_service::clock::{Clock, SystemClock};
+use walker_service::config::{LoadSpec, LogFormat, PatchKey, ServeConfig};
+use walker_service::demo;
 use walker_service::domain::leases::{LeaseLimits, LeaseTable};
+use walker_service::domain::reach::WalkerSettings;
+use walker_service::rundir::runs::RunsDir;
 use walker_service::server::{self, ServerOptions};
 use walker_service::shutdown;
 
@@ -81,8 +84,31 @@ async fn run_server(config: ServeConfig) -> Result<(), String> {
         max_leases: usize::try_from(config.max_leases).unwrap_or(usize::MAX),
         ..LeaseLimits::default()
     };
-    let leases = LeaseTable::new(Arc::new(SystemClock), config.lock_ttl_secs, limits);
-    let app = App::new(leases);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let leases = LeaseTable::new(Arc::clone(&clock), config.lock_ttl_secs, limits);
+    // Without --runs-dir, serve the bundled demo from a writable copy that
+    // lives as long as the server.
+    let mut preload = config.load.clone();
+    let (runs_root, _demo_dir) = match &config.runs_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("walker-demo-")
+                .tempdir()
+                .map_err(|e| format!("cannot create the demo runs directory: {e}"))?;
+            demo::materialise(dir.path()).map_err(|e| format!("cannot write the demo run: {e}"))?;
+            if preload.is_empty() {
+                preload.push(LoadSpec {
+                    patch: PatchKey::A,
+                    run_id: demo::DEMO_RUN_ID.to_owned(),
+                });
+            }
+            tracing::info!(runs_dir = %dir.path().display(), "serving the bundled demo run");
+            (dir.path().to_path_buf(), Some(dir))
+        }
+    };
+    let runs = RunsDir::open(&runs_root).map_err(|e| e.to_string())?;
+    let app = App::new(leases, runs, WalkerSettings::default(), clock);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -90,7 +116,7 @@ async fn run_server(config: ServeConfig) -> Result<(), String> {
         drain: Duration::from_secs(config.drain_secs),
         ..ServerOptions::default()
     };
-    server::run(app, listener, options, shutdown::signal())
+    server::run(app, listener, options, preload, shutdown::signal())
         .await
         .map_err(|e| e.to_string())
 }

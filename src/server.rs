@@ -13,6 +13,7 @@ use crate::api::WalkerGrpc;
 use crate::api::pb::walker_service_server::WalkerServiceServer;
 use crate::api::pb::{self};
 use crate::app::App;
+use crate::config::LoadSpec;
 
 /// The fully-qualified gRPC service name, as health checks name it.
 pub const SERVICE_NAME: &str = "pipeworks.walker.v1.WalkerService";
@@ -41,16 +42,26 @@ impl Default for ServerOptions {
 pub enum ServerError {
     #[error("reflection service could not be built: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot load {run_id} into patch {patch}: {message}")]
+    Preload {
+        patch: &'static str,
+        run_id: String,
+        message: String,
+    },
     #[error("transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight
 /// calls finish before returning.
+///
+/// The `preload` runs are loaded first; health reports NOT_SERVING until they
+/// are ready, and a preload that fails stops the server with its error.
 pub async fn run(
     app: App,
     listener: TcpListener,
     options: ServerOptions,
+    preload: Vec<LoadSpec>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -62,20 +73,66 @@ pub async fn run(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let walker = WalkerServiceServer::new(WalkerGrpc::new(app))
+    let walker = WalkerServiceServer::new(WalkerGrpc::new(app.clone()))
         .max_decoding_message_size(options.max_message_bytes);
 
-    health.set_service_status("", ServingStatus::Serving).await;
     health
-        .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+        .set_service_status("", ServingStatus::NotServing)
         .await;
-    if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "serving");
-    }
+    health
+        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+        .await;
+    let addr = listener.local_addr().ok();
 
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<ServerError>();
+    let startup_health = health.clone();
+    let startup = async move {
+        for spec in preload {
+            let started = std::time::Instant::now();
+            match app.preload(spec.patch, &spec.run_id).await {
+                Ok(state) => tracing::info!(
+                    patch = spec.patch.as_str(),
+                    run_id = spec.run_id,
+                    syllables = state.syllable_count,
+                    reach_cache = state.reach_cache_status.as_deref().unwrap_or(""),
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "run loaded"
+                ),
+                Err(error) => {
+                    let _ = failed_tx.send(ServerError::Preload {
+                        patch: spec.patch.as_str(),
+                        run_id: spec.run_id,
+                        message: error.message,
+                    });
+                    return;
+                }
+            }
+        }
+        startup_health
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+        startup_health
+            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+            .await;
+        if let Some(addr) = addr {
+            tracing::info!(%addr, "serving");
+        }
+        // Dropping `failed_tx` here only disables the failure branch below.
+    };
+    let startup_task = tokio::spawn(startup);
+
+    let failure = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let failure_slot = std::sync::Arc::clone(&failure);
     let drain = options.drain;
     let stop = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            Ok(error) = failed_rx => {
+                if let Ok(mut slot) = failure_slot.lock() {
+                    *slot = Some(error);
+                }
+            }
+        }
         health
             .set_service_status("", ServingStatus::NotServing)
             .await;
@@ -89,13 +146,18 @@ pub async fn run(
         tracing::info!("no longer accepting calls; finishing those in flight");
     };
 
-    Server::builder()
+    let served = Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(walker)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
-        .await?;
+        .await;
+    startup_task.abort();
+    served?;
+    if let Some(error) = failure.lock().ok().and_then(|mut slot| slot.take()) {
+        return Err(error);
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,7 +10,12 @@ use tracing::Instrument as _;
 
 use super::pb;
 use super::pb::walker_service_server::WalkerService;
-use crate::app::{App, WalkerError};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use super::convert;
+use crate::app::{App, STAGE_FAILED, STAGE_READY, StageSink, WalkerError};
+use crate::domain::patch::PatchKey;
 
 /// The gRPC face of [`App`].
 #[derive(Debug, Clone)]
@@ -113,24 +118,115 @@ impl WalkerService for WalkerGrpc {
 
     type LoadCorpusStream = EventStream;
 
+    /// The load runs in its own task: a client that disconnects mid-stream
+    /// stops receiving events, not the load.
     async fn load_corpus(
         &self,
-        _request: Request<pb::LoadCorpusRequest>,
+        request: Request<pb::LoadCorpusRequest>,
     ) -> Result<Response<Self::LoadCorpusStream>, Status> {
-        Err(Status::unimplemented("LoadCorpus is not implemented yet"))
+        let request = request.into_inner();
+        let (events, stream) = mpsc::unbounded_channel();
+        let app = self.app.clone();
+        let span = tracing::info_span!("rpc", method = "LoadCorpus");
+        tokio::spawn(
+            async move {
+                let started = Instant::now();
+                let patch = PatchKey::parse_request(&request.patch)
+                    .map_or_else(|| request.patch.clone(), |key| key.as_str().to_owned());
+                let event = {
+                    let (patch, run_id) = (patch.clone(), request.run_id.clone());
+                    move |stage: &str| pb::LoadCorpusEvent {
+                        patch: patch.clone(),
+                        run_id: run_id.clone(),
+                        stage: stage.to_owned(),
+                        state: None,
+                        error: None,
+                    }
+                };
+                let stage_events = events.clone();
+                let stage_event = event.clone();
+                let sink: StageSink = Box::new(move |stage| {
+                    // A gone client is fine: the load goes on.
+                    let _ = stage_events.send(Ok(stage_event(stage)));
+                });
+                let result = app
+                    .load_corpus(
+                        &request.patch,
+                        &request.run_id,
+                        request.lock_holder_id.as_deref(),
+                        sink,
+                    )
+                    .await;
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let last = match result {
+                    Ok(state) => {
+                        tracing::info!(outcome = "ok", latency_ms, "call finished");
+                        let key = PatchKey::parse_request(&request.patch).unwrap_or(PatchKey::A);
+                        pb::LoadCorpusEvent {
+                            state: Some(convert::patch_state(key, &state)),
+                            ..event(STAGE_READY)
+                        }
+                    }
+                    Err(error) => {
+                        tracing::info!(
+                            outcome = error.code.as_str(),
+                            latency_ms,
+                            message = %error.message,
+                            "call finished"
+                        );
+                        pb::LoadCorpusEvent {
+                            error: Some(error.into()),
+                            ..event(STAGE_FAILED)
+                        }
+                    }
+                };
+                let _ = events.send(Ok(last));
+            }
+            .instrument(span),
+        );
+        Ok(Response::new(Box::pin(UnboundedReceiverStream::new(
+            stream,
+        ))))
     }
 
     async fn get_patch(
         &self,
-        _request: Request<pb::GetPatchRequest>,
+        request: Request<pb::GetPatchRequest>,
     ) -> Result<Response<pb::GetPatchResponse>, Status> {
-        Err(Status::unimplemented("GetPatch is not implemented yet"))
+        let request = request.into_inner();
+        rpc("GetPatch", async { self.app.get_patch(&request.patch) }).await
     }
 
     async fn list_runs(
         &self,
         _request: Request<pb::ListRunsRequest>,
     ) -> Result<Response<pb::ListRunsResponse>, Status> {
-        Err(Status::unimplemented("ListRuns is not implemented yet"))
+        // The contract gives ListRuns no in-band error: an unreadable runs
+        // directory is a server fault.
+        let started = Instant::now();
+        let result = self.app.list_runs().await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok(runs) => {
+                tracing::info!(
+                    method = "ListRuns",
+                    outcome = "ok",
+                    latency_ms,
+                    "call finished"
+                );
+                Ok(Response::new(pb::ListRunsResponse {
+                    runs: runs.into_iter().map(Into::into).collect(),
+                }))
+            }
+            Err(error) => {
+                tracing::info!(
+                    method = "ListRuns",
+                    outcome = "internal",
+                    latency_ms,
+                    "call finished"
+                );
+                Err(Status::internal(error.message))
+            }
+        }
     }
 }

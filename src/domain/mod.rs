@@ -5,4 +5,5 @@ pub mod cache;
 pub mod corpus;
 pub mod ipc;
 pub mod leases;
+pub mod patch;
 pub mod reach;

@@ -7,13 +7,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
+use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use walker_service::api::pb::walker_service_client::WalkerServiceClient;
 use walker_service::app::App;
 use walker_service::clock::ManualClock;
+use walker_service::config::{LoadSpec, PatchKey};
+use walker_service::demo::DEMO_RUN_ID;
 use walker_service::domain::leases::{LeaseLimits, LeaseTable};
+use walker_service::domain::reach::WalkerSettings;
+use walker_service::rundir::runs::RunsDir;
 use walker_service::server::{self, ServerOptions};
 
 /// 2026-12-03T12:00:00Z.
@@ -23,6 +30,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub clock: ManualClock,
     pub app: App,
+    /// The runs directory (a temporary copy holding the demo run).
+    pub runs_dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), server::ServerError>>>,
 }
@@ -33,26 +42,89 @@ impl TestServer {
     }
 
     pub async fn start_with(options: ServerOptions) -> Self {
-        let clock = ManualClock::new(START_MS);
-        let leases = LeaseTable::new(Arc::new(clock.clone()), 45, LeaseLimits::default());
-        let app = App::new(leases);
-        Self::start_app(app, clock, options).await
+        let server = Self::start_full(options, Vec::new()).await;
+        server.wait_serving().await;
+        server
     }
 
-    pub async fn start_app(app: App, clock: ManualClock, options: ServerOptions) -> Self {
+    /// A server with the demo run loaded into patch a.
+    pub async fn start_loaded() -> Self {
+        let server = Self::start_full(
+            ServerOptions::default(),
+            vec![LoadSpec {
+                patch: PatchKey::A,
+                run_id: DEMO_RUN_ID.to_owned(),
+            }],
+        )
+        .await;
+        server.wait_serving().await;
+        server
+    }
+
+    pub async fn start_full(options: ServerOptions, preload: Vec<LoadSpec>) -> Self {
+        let runs_dir = demo_runs_dir();
+        Self::start_in(runs_dir, options, preload).await
+    }
+
+    pub async fn start_in(
+        runs_dir: TempDir,
+        options: ServerOptions,
+        preload: Vec<LoadSpec>,
+    ) -> Self {
+        let clock = ManualClock::new(START_MS);
+        let leases = LeaseTable::new(Arc::new(clock.clone()), 45, LeaseLimits::default());
+        let runs = RunsDir::open(runs_dir.path()).unwrap();
+        let app = App::new(
+            leases,
+            runs,
+            WalkerSettings::default(),
+            Arc::new(clock.clone()),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(server::run(app.clone(), listener, options, async {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(server::run(
+            app.clone(),
+            listener,
+            options,
+            preload,
+            async {
+                let _ = rx.await;
+            },
+        ));
         Self {
             addr,
             clock,
             app,
+            runs_dir,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// The demo run's directory inside the runs directory.
+    pub fn demo_run(&self) -> PathBuf {
+        self.runs_dir.path().join(DEMO_RUN_ID)
+    }
+
+    /// Waits until health reports SERVING (preloads done).
+    pub async fn wait_serving(&self) {
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let mut health = HealthClient::new(self.channel().await);
+        for _ in 0..500 {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner().status());
+            if matches!(status, Ok(ServingStatus::Serving)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server never reported SERVING");
     }
 
     pub async fn channel(&self) -> Channel {
@@ -95,4 +167,11 @@ impl TestServer {
             None => Ok(()),
         }
     }
+}
+
+/// A temporary runs directory holding a copy of the demo run.
+pub fn demo_runs_dir() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    walker_service::demo::materialise(dir.path()).unwrap();
+    dir
 }

@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod manifest_ipc;
 pub mod run_id;
 pub mod runs;
+pub mod writer;
 
 pub use corpus::{
     CorpusError, CorpusLimits, CorpusSource, LoadedCorpus, load_corpus, load_corpus_from,

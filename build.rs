@@ -19,6 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // JSON output of the command-line client (`--json`).
+        .type_attribute(
+            ".pipeworks.walker.v1",
+            "#[derive(serde::Serialize)] #[serde(rename_all = \"snake_case\")]",
+        )
+        .field_attribute(
+            ".pipeworks.walker.v1.WalkerError.code",
+            "#[serde(serialize_with = \"crate::api::json::error_code\")]",
+        )
         .compile_fds(descriptors)?;
     Ok(())
 }

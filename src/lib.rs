@@ -10,11 +10,13 @@
 //!   JSON hashing and the reach-cache artifact.
 //! - [`rundir`] is the outside world: run directories, manifests, corpora and
 //!   cache files on disk.
+//! - [`cli`] is the command-line client for people without grpcurl.
 //! - [`server`] wires it all into a tonic server with health, reflection and
 //!   graceful [`shutdown`].
 
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -1,4 +1,5 @@
-//! `walker-service`: run the server (`serve`).
+//! `walker-service`: run the server (`serve`) or call one (`lock`, `load`,
+//! `rebuild`, `patch`, `runs`).
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use walker_service::app::App;
+use walker_service::cli::{self, ClientCommand, ClientOptions};
 use walker_service::clock::{Clock, SystemClock};
 use walker_service::config::{LoadSpec, LogFormat, PatchKey, ServeConfig};
 use walker_service::demo;
@@ -26,18 +28,23 @@ use walker_service::shutdown;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: ClientOptions,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the gRPC server.
     Serve(ServeConfig),
+    #[command(flatten)]
+    Client(ClientCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => serve(config),
+        Command::Client(command) => cli::run(command, cli.client),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The wire layer: generated protobuf code and the tonic handlers.
 
 mod convert;
+pub mod json;
 pub mod pb;
 mod service;
 

@@ -5,7 +5,6 @@
 //! with an in-band `WalkerError` (printed), 3 when it could not be reached
 //! or answered with a gRPC error status.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -188,7 +187,7 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                         .result
                         .map(|r| match r {
                             pb::acquire_lock_response::Result::LockStatus(s) => Ok(s),
-                            pb::acquire_lock_response::Result::Error(e) => Err(e),
+                            pb::acquire_lock_response::Result::Error(e) => Err(Box::new(e)),
                         })
                 }
                 LockCommand::Heartbeat { session, holder } => {
@@ -203,7 +202,7 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                         .result
                         .map(|r| match r {
                             pb::heartbeat_lock_response::Result::LockStatus(s) => Ok(s),
-                            pb::heartbeat_lock_response::Result::Error(e) => Err(e),
+                            pb::heartbeat_lock_response::Result::Error(e) => Err(Box::new(e)),
                         })
                 }
                 LockCommand::Release { session, holder } => {
@@ -218,7 +217,7 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                         .result
                         .map(|r| match r {
                             pb::release_lock_response::Result::LockStatus(s) => Ok(s),
-                            pb::release_lock_response::Result::Error(e) => Err(e),
+                            pb::release_lock_response::Result::Error(e) => Err(Box::new(e)),
                         })
                 }
                 LockCommand::Get { session } => {
@@ -232,7 +231,7 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                         .result
                         .map(|r| match r {
                             pb::get_lock_response::Result::LockStatus(s) => Ok(s),
-                            pb::get_lock_response::Result::Error(e) => Err(e),
+                            pb::get_lock_response::Result::Error(e) => Err(Box::new(e)),
                         })
                 }
             };
@@ -307,12 +306,11 @@ async fn load(
                 serde_json::to_string(&event).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
             );
         } else if event.state.is_none() && event.error.is_none() {
-            eprint!(
-                "[{:>7.1} ms] {} ...\n",
+            eprintln!(
+                "[{:>7.1} ms] {} ...",
                 started.elapsed().as_secs_f64() * 1000.0,
                 event.stage
             );
-            let _ = std::io::stderr().flush();
         }
         last = Some(event);
     }

@@ -1,11 +1,13 @@
 //! Walker settings, walk profiles and per-profile reach (SEMANTICS §3).
 
+mod classes;
 mod engine;
 mod numeric;
+mod output;
 pub mod reference;
 pub mod synthetic;
 
-pub use engine::Walker;
+pub use engine::{ProfileStats, Walker};
 
 use crate::domain::corpus::{Corpus, FEATURE_COUNT, FEATURE_NAMES};
 

@@ -86,7 +86,8 @@ fn text(output: &Output) -> String {
 fn the_whole_flow_from_the_command_line() {
     let server = ServerProcess::start(&[]);
 
-    let (code, acquired) = server.json(&["lock", "acquire", "--session", "s1", "--holder", "tab-1"]);
+    let (code, acquired) =
+        server.json(&["lock", "acquire", "--session", "s1", "--holder", "tab-1"]);
     assert_eq!(code, Some(0));
     assert_eq!(acquired["status"], "acquired");
     assert_eq!(acquired["reason"], "session lock acquired");
@@ -100,7 +101,12 @@ fn the_whole_flow_from_the_command_line() {
     let output = server.run(&["load", DEMO_RUN_ID, "--patch", "b", "--holder", "tab-1"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let progress = String::from_utf8_lossy(&output.stderr);
-    for stage in ["Loading corpus data", "Building neighbour graph", "Computing profile reaches", "Ready"] {
+    for stage in [
+        "Loading corpus data",
+        "Building neighbour graph",
+        "Computing profile reaches",
+        "Ready",
+    ] {
         assert!(progress.contains(stage), "{progress}");
     }
     let shown = text(&output);
@@ -124,7 +130,11 @@ fn the_whole_flow_from_the_command_line() {
 
     let output = server.run(&["lock", "heartbeat", "--session", "s2", "--holder", "tab-9"]);
     assert_eq!(output.status.code(), Some(0));
-    assert!(text(&output).starts_with("held: session lock acquired"), "{}", text(&output));
+    assert!(
+        text(&output).starts_with("held: session lock acquired"),
+        "{}",
+        text(&output)
+    );
 
     let output = server.run(&["lock", "heartbeat", "--session", "s2", "--holder", "tab-8"]);
     assert_eq!(output.status.code(), Some(1));
@@ -134,7 +144,8 @@ fn the_whole_flow_from_the_command_line() {
         text(&output)
     );
 
-    let (code, released) = server.json(&["lock", "release", "--session", "s2", "--holder", "tab-9"]);
+    let (code, released) =
+        server.json(&["lock", "release", "--session", "s2", "--holder", "tab-9"]);
     assert_eq!(code, Some(0));
     assert_eq!(released["status"], "released");
 
@@ -163,7 +174,13 @@ fn an_unreachable_server_exits_3_with_a_message() {
 fn a_preload_of_an_unknown_run_stops_the_server_with_a_clear_error() {
     let runs = common::demo_runs_dir();
     let output = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--load", "a=20991231_000000_missing"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--load",
+            "a=20991231_000000_missing",
+        ])
         .arg("--runs-dir")
         .arg(runs.path())
         .output()

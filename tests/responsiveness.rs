@@ -66,10 +66,16 @@ async fn a_heartbeat_during_a_long_rebuild_answers_before_the_rebuild() {
         heartbeat.result,
         Some(heartbeat_lock_response::Result::LockStatus(_))
     ));
-    assert!(!rebuild.is_finished(), "the rebuild finished before the heartbeat");
+    assert!(
+        !rebuild.is_finished(),
+        "the rebuild finished before the heartbeat"
+    );
     let answer = rebuild.await.unwrap();
     assert!(
-        matches!(answer.result, Some(rebuild_reach_cache_response::Result::Rebuilt(_))),
+        matches!(
+            answer.result,
+            Some(rebuild_reach_cache_response::Result::Rebuilt(_))
+        ),
         "{answer:?}"
     );
     server.stop().await;

@@ -62,11 +62,18 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::LoadCorpusEvent, Status>
 impl WalkerService for WalkerGrpc {
     async fn rebuild_reach_cache(
         &self,
-        _request: Request<pb::RebuildReachCacheRequest>,
+        request: Request<pb::RebuildReachCacheRequest>,
     ) -> Result<Response<pb::RebuildReachCacheResponse>, Status> {
-        Err(Status::unimplemented(
-            "RebuildReachCache is not implemented yet",
-        ))
+        let request = request.into_inner();
+        rpc(
+            "RebuildReachCache",
+            self.app.rebuild_reach_cache(
+                &request.patch,
+                request.run_id.as_deref(),
+                request.lock_holder_id.as_deref(),
+            ),
+        )
+        .await
     }
 
     async fn heartbeat_lock(

@@ -180,13 +180,14 @@ impl State {
         }
     }
 
+    /// Replaces the session's lease. The old expiry entry goes first: a
+    /// refresh within the same millisecond has the same entry, which must
+    /// survive.
     fn insert(&mut self, session_id: &str, lease: Lease) {
+        self.remove(session_id);
         self.expiry
             .insert((lease.expires_at_ms, session_id.to_owned()));
-        if let Some(old) = self.leases.insert(session_id.to_owned(), lease) {
-            self.expiry
-                .remove(&(old.expires_at_ms, session_id.to_owned()));
-        }
+        self.leases.insert(session_id.to_owned(), lease);
     }
 
     fn remove(&mut self, session_id: &str) -> Option<Lease> {
@@ -643,6 +644,16 @@ mod tests {
         let second = leases.acquire("s1", "tab-2", false);
         assert_eq!(second.status, LeaseStatus::Acquired);
         assert!(lock(&second).fencing_token > lock(&first).fencing_token);
+    }
+
+    #[test]
+    fn a_refresh_in_the_same_millisecond_still_expires() {
+        let (leases, clock) = table();
+        leases.acquire("s1", "tab-1", false);
+        leases.heartbeat("s1", "tab-1");
+        clock.advance_secs(45);
+        assert_eq!(leases.get("s1").status, LeaseStatus::Unlocked);
+        assert!(leases.is_empty());
     }
 
     #[test]

@@ -38,6 +38,36 @@ impl FromStr for LoadSpec {
     }
 }
 
+/// Where session leases live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseStoreConfig {
+    /// In this process: the default, nothing to set up.
+    Memory,
+    /// In Redis at this URL, shared by every replica.
+    Redis(String),
+}
+
+impl FromStr for LeaseStoreConfig {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim();
+        if value.eq_ignore_ascii_case("memory") {
+            Ok(Self::Memory)
+        } else if value.starts_with("redis://")
+            || value.starts_with("rediss://")
+            || value.starts_with("redis+unix://")
+            || value.starts_with("unix://")
+        {
+            Ok(Self::Redis(value.to_owned()))
+        } else {
+            Err(format!(
+                "expected `memory` or a Redis URL such as redis://127.0.0.1:6379/0, got {value:?}"
+            ))
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -79,6 +109,21 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_leases: u64,
 
+    /// Where session leases live: `memory` (this process) or a Redis URL
+    /// (`redis://HOST:PORT/DB`) shared by every replica behind one name.
+    #[arg(long, env = "WALKER_LEASE_STORE", default_value = "memory")]
+    pub lease_store: LeaseStoreConfig,
+
+    /// Prefix of every Redis key the lease store writes.
+    #[arg(long, env = "WALKER_LEASE_KEY_PREFIX", default_value = "walker:")]
+    pub lease_key_prefix: String,
+
+    /// Longest wait for the lease store, in milliseconds; a slower or
+    /// unreachable store answers ERROR_CODE_INTERNAL instead of hanging.
+    #[arg(long, env = "WALKER_LEASE_STORE_TIMEOUT_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub lease_store_timeout_ms: u64,
+
     /// After SIGINT/SIGTERM, seconds to report NOT_SERVING while still
     /// answering, so load balancers can move traffic away.
     #[arg(long, env = "WALKER_DRAIN_SECS", default_value_t = 0)]
@@ -105,5 +150,15 @@ mod tests {
         assert!("c=x".parse::<LoadSpec>().is_err());
         assert!("a=".parse::<LoadSpec>().is_err());
         assert!("a".parse::<LoadSpec>().is_err());
+    }
+
+    #[test]
+    fn lease_store_is_memory_or_a_redis_url() {
+        assert_eq!("memory".parse(), Ok(LeaseStoreConfig::Memory));
+        assert_eq!(
+            "redis://127.0.0.1:6379/0".parse(),
+            Ok(LeaseStoreConfig::Redis("redis://127.0.0.1:6379/0".into()))
+        );
+        assert!("postgres://x".parse::<LeaseStoreConfig>().is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod health;
 pub mod lease_store;
 pub mod rundir;
 pub mod server;

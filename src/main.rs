@@ -11,10 +11,11 @@ use tracing_subscriber::EnvFilter;
 use walker_service::app::App;
 use walker_service::cli::{self, ClientCommand, ClientOptions};
 use walker_service::clock::{Clock, SystemClock};
-use walker_service::config::{LoadSpec, LogFormat, PatchKey, ServeConfig};
+use walker_service::config::{LeaseStoreConfig, LoadSpec, LogFormat, PatchKey, ServeConfig};
 use walker_service::demo;
 use walker_service::domain::leases::{LeaseLimits, LeaseTable};
 use walker_service::domain::reach::WalkerSettings;
+use walker_service::lease_store::{LeaseStore, LeaseTime, RedisLeaseStore};
 use walker_service::rundir::runs::RunsDir;
 use walker_service::server::{self, ServerOptions};
 use walker_service::shutdown;
@@ -92,7 +93,28 @@ async fn run_server(config: ServeConfig) -> Result<(), String> {
         ..LeaseLimits::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let leases = LeaseTable::new(Arc::clone(&clock), config.lock_ttl_secs, limits);
+    let leases: LeaseStore = match &config.lease_store {
+        LeaseStoreConfig::Memory => {
+            LeaseTable::new(Arc::clone(&clock), config.lock_ttl_secs, limits).into()
+        }
+        LeaseStoreConfig::Redis(url) => {
+            let store = RedisLeaseStore::connect(
+                url,
+                &config.lease_key_prefix,
+                config.lock_ttl_secs,
+                limits,
+                LeaseTime::Redis,
+                Duration::from_millis(config.lease_store_timeout_ms),
+            )
+            .await
+            .map_err(|e| format!("cannot use the lease store at {url}: {e}"))?;
+            tracing::info!(
+                prefix = config.lease_key_prefix,
+                "leases shared through Redis"
+            );
+            store.into()
+        }
+    };
     // Without --runs-dir, serve the bundled demo from a writable copy that
     // lives as long as the server.
     let mut preload = config.load.clone();

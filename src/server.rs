@@ -7,16 +7,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
-use tonic_health::ServingStatus;
 
 use crate::api::WalkerGrpc;
 use crate::api::pb::walker_service_server::WalkerServiceServer;
 use crate::api::pb::{self};
 use crate::app::App;
 use crate::config::LoadSpec;
+use crate::health::Readiness;
 
-/// The fully-qualified gRPC service name, as health checks name it.
-pub const SERVICE_NAME: &str = "pipeworks.walker.v1.WalkerService";
+pub use crate::health::SERVICE_NAME;
 
 /// How the server behaves around its requests.
 #[derive(Debug, Clone, Copy)]
@@ -24,8 +23,10 @@ pub struct ServerOptions {
     /// After a shutdown signal, how long health reports NOT_SERVING while
     /// requests are still accepted, so load balancers can drain the replica.
     pub drain: Duration,
-    /// Largest request message accepted (bigger ones get RESOURCE_EXHAUSTED).
+    /// Largest request message accepted (bigger ones are refused by the transport).
     pub max_message_bytes: usize,
+    /// How often a shared lease store is pinged for the health status.
+    pub store_check_interval: Duration,
 }
 
 impl Default for ServerOptions {
@@ -33,6 +34,7 @@ impl Default for ServerOptions {
         Self {
             drain: Duration::ZERO,
             max_message_bytes: 4 * 1024 * 1024,
+            store_check_interval: Duration::from_secs(1),
         }
     }
 }
@@ -64,7 +66,7 @@ pub async fn run(
     preload: Vec<LoadSpec>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
-    let (health, health_service) = tonic_health::server::health_reporter();
+    let (reporter, health_service) = tonic_health::server::health_reporter();
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -76,16 +78,16 @@ pub async fn run(
     let walker = WalkerServiceServer::new(WalkerGrpc::new(app.clone()))
         .max_decoding_message_size(options.max_message_bytes);
 
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    health
-        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-        .await;
+    let readiness = Readiness::new(reporter).await;
+    let store_watch = tokio::spawn(
+        readiness
+            .clone()
+            .watch_store(app.leases().clone(), options.store_check_interval),
+    );
     let addr = listener.local_addr().ok();
 
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<ServerError>();
-    let startup_health = health.clone();
+    let startup_readiness = readiness.clone();
     let startup = async move {
         for spec in preload {
             let started = std::time::Instant::now();
@@ -108,12 +110,7 @@ pub async fn run(
                 }
             }
         }
-        startup_health
-            .set_service_status("", ServingStatus::Serving)
-            .await;
-        startup_health
-            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-            .await;
+        startup_readiness.preloaded().await;
         if let Some(addr) = addr {
             tracing::info!(%addr, "serving");
         }
@@ -133,12 +130,7 @@ pub async fn run(
                 }
             }
         }
-        health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        health
-            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-            .await;
+        readiness.stopping().await;
         if !drain.is_zero() {
             tracing::info!(drain_secs = drain.as_secs_f64(), "draining");
             tokio::time::sleep(drain).await;
@@ -154,6 +146,7 @@ pub async fn run(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
         .await;
     startup_task.abort();
+    store_watch.abort();
     served?;
     if let Some(error) = failure.lock().ok().and_then(|mut slot| slot.take()) {
         return Err(error);

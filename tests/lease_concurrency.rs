@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::TestServer;
+use common::{Store, TestServer};
 use walker_service::api::pb::{
     GetLockRequest, HeartbeatLockRequest, ReleaseLockRequest, get_lock_response,
     heartbeat_lock_response, release_lock_response,
@@ -38,9 +38,10 @@ enum Answer {
     Missing,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_heartbeats_and_releases_fit_a_serial_order() {
-    let server = TestServer::start().await;
+async fn concurrent_heartbeats_and_releases_fit_a_serial_order(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let channel = server.channel().await;
     let mut tasks = Vec::new();
     for task in 0..TASKS {
@@ -198,3 +199,5 @@ async fn concurrent_heartbeats_and_releases_fit_a_serial_order() {
     );
     server.stop().await;
 }
+
+both_stores!(concurrent_heartbeats_and_releases_fit_a_serial_order,);

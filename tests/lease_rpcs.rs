@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{Store, TestServer};
 use walker_service::api::pb::{
     self, ErrorCode, HeartbeatLockRequest, LockStatus, ReleaseLockRequest, WalkerError,
     heartbeat_lock_response, release_lock_response,
@@ -56,9 +56,10 @@ fn assert_error(error: &WalkerError, code: ErrorCode, message: &str, lock_status
     );
 }
 
-#[tokio::test]
-async fn heartbeat_and_release_validate_the_request_in_order() {
-    let server = TestServer::start().await;
+async fn heartbeat_and_release_validate_the_request_in_order(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     for (session, holder, message) in [
         ("", Some("tab-1"), "Missing or invalid session_id."),
@@ -83,13 +84,14 @@ async fn heartbeat_and_release_validate_the_request_in_order() {
         let error = release(&mut client, session, holder).await.unwrap_err();
         assert_error(&error, ErrorCode::InvalidArgument, message, None);
     }
-    assert!(server.app.leases().is_empty());
+    assert!(server.app.leases().is_empty().await.unwrap());
     server.stop().await;
 }
 
-#[tokio::test]
-async fn heartbeat_acquires_then_holds() {
-    let server = TestServer::start().await;
+async fn heartbeat_acquires_then_holds(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     let first = heartbeat(&mut client, "s1", Some("tab-1")).await.unwrap();
     assert_eq!(first.status, "held");
@@ -115,9 +117,10 @@ async fn heartbeat_acquires_then_holds() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn holder_b_is_refused_while_a_holds_and_gets_in_after_expiry() {
-    let server = TestServer::start().await;
+async fn holder_b_is_refused_while_a_holds_and_gets_in_after_expiry(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     let a = heartbeat(&mut client, "s1", Some("tab-a")).await.unwrap();
     let a_lock = a.lock.unwrap();
@@ -151,9 +154,10 @@ async fn holder_b_is_refused_while_a_holds_and_gets_in_after_expiry() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn release_answers_released_missing_and_locked() {
-    let server = TestServer::start().await;
+async fn release_answers_released_missing_and_locked(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
 
     let missing = release(&mut client, "s1", Some("tab-a")).await.unwrap();
@@ -182,9 +186,10 @@ async fn release_answers_released_missing_and_locked() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_lease_limit_answers_resource_exhausted() {
-    let server = TestServer::start().await;
+async fn a_lease_limit_answers_resource_exhausted(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     let long = "s".repeat(257);
     let error = heartbeat(&mut client, &long, Some("tab-a"))
@@ -199,9 +204,10 @@ async fn a_lease_limit_answers_resource_exhausted() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_message_over_the_size_limit_is_refused_by_the_transport() {
-    let server = TestServer::start().await;
+async fn a_message_over_the_size_limit_is_refused_by_the_transport(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     let huge = "s".repeat(5 * 1024 * 1024);
     let status = client
@@ -215,3 +221,12 @@ async fn a_message_over_the_size_limit_is_refused_by_the_transport() {
     assert!(heartbeat(&mut client, "s1", Some("tab-a")).await.is_ok());
     server.stop().await;
 }
+
+both_stores!(
+    heartbeat_and_release_validate_the_request_in_order,
+    heartbeat_acquires_then_holds,
+    holder_b_is_refused_while_a_holds_and_gets_in_after_expiry,
+    release_answers_released_missing_and_locked,
+    a_lease_limit_answers_resource_exhausted,
+    a_message_over_the_size_limit_is_refused_by_the_transport,
+);

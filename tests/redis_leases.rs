@@ -6,12 +6,15 @@
 //! test prints why it skipped and passes. Each test works under its own random
 //! key prefix and deletes that prefix's keys when it ends, pass or fail.
 
+mod common;
+
+use common::redis::{Cleanup, redis_url, unique_prefix};
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener as StdTcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use walker_service::clock::{ManualClock, Millis};
 use walker_service::domain::leases::{
@@ -25,16 +28,6 @@ const START_MS: Millis = 1_796_299_200_000;
 const TTL_SECS: u64 = 45;
 const OP_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn redis_url() -> Option<String> {
-    match std::env::var("WALKER_TEST_REDIS_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!("skipped: WALKER_TEST_REDIS_URL not set");
-            None
-        }
-    }
-}
-
 macro_rules! require_redis {
     () => {
         match redis_url() {
@@ -42,55 +35,6 @@ macro_rules! require_redis {
             None => return,
         }
     };
-}
-
-/// A key prefix no other test (or run) uses.
-fn unique_prefix() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    format!("walker-test:{}:{nanos}:{n}:", std::process::id())
-}
-
-/// Deletes every key under the prefix when dropped, also when a test fails.
-struct Cleanup {
-    url: String,
-    prefix: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(self.url.as_str()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(2)) else {
-            return;
-        };
-        let pattern = format!("{}*", self.prefix);
-        let mut cursor = 0u64;
-        loop {
-            let Ok((next, keys)): Result<(u64, Vec<String>), _> = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut conn)
-            else {
-                return;
-            };
-            if !keys.is_empty() {
-                let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-            }
-            if next == 0 {
-                return;
-            }
-            cursor = next;
-        }
-    }
 }
 
 struct Fixture {

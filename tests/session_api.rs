@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{Store, TestServer};
 use walker_service::api::pb::{
     self, AcquireLockRequest, ErrorCode, GetLockRequest, LockStatus, RebuildReachCacheRequest,
     ReleaseLockRequest, WalkerError, acquire_lock_response, get_lock_response,
@@ -71,9 +71,10 @@ async fn release(client: &mut Client, session: &str, holder: &str) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn acquire_lock_answers_every_status() {
-    let server = TestServer::start().await;
+async fn acquire_lock_answers_every_status(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
 
     for (session, holder, message) in [
@@ -126,9 +127,10 @@ async fn acquire_lock_answers_every_status() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn get_lock_answers_unlocked_locked_and_errors() {
-    let server = TestServer::start().await;
+async fn get_lock_answers_unlocked_locked_and_errors(store: Store) {
+    let Some(server) = TestServer::start_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     let error = get(&mut client, " ").await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::InvalidArgument);
@@ -154,9 +156,10 @@ async fn get_lock_answers_unlocked_locked_and_errors() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn without_an_active_session_mutations_need_no_holder() {
-    let server = TestServer::start_loaded().await;
+async fn without_an_active_session_mutations_need_no_holder(store: Store) {
+    let Some(server) = TestServer::start_loaded_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     assert!(mutate(&mut client, None).await.is_ok());
     assert!(mutate(&mut client, Some("anyone")).await.is_ok());
@@ -172,9 +175,10 @@ async fn without_an_active_session_mutations_need_no_holder() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_active_session_checks_the_holder_of_every_mutation() {
-    let server = TestServer::start_loaded().await;
+async fn an_active_session_checks_the_holder_of_every_mutation(store: Store) {
+    let Some(server) = TestServer::start_loaded_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     acquire(&mut client, "s1", Some("tab-1"), false)
         .await
@@ -221,9 +225,10 @@ async fn an_active_session_checks_the_holder_of_every_mutation() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_force_takeover_moves_the_active_holder() {
-    let server = TestServer::start_loaded().await;
+async fn a_force_takeover_moves_the_active_holder(store: Store) {
+    let Some(server) = TestServer::start_loaded_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     acquire(&mut client, "s1", Some("tab-1"), false)
         .await
@@ -244,9 +249,10 @@ async fn a_force_takeover_moves_the_active_holder() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn releasing_the_active_lease_lifts_enforcement() {
-    let server = TestServer::start_loaded().await;
+async fn releasing_the_active_lease_lifts_enforcement(store: Store) {
+    let Some(server) = TestServer::start_loaded_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     acquire(&mut client, "s1", Some("tab-1"), false)
         .await
@@ -258,9 +264,10 @@ async fn releasing_the_active_lease_lifts_enforcement() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_expired_active_lease_guards_nothing() {
-    let server = TestServer::start_loaded().await;
+async fn an_expired_active_lease_guards_nothing(store: Store) {
+    let Some(server) = TestServer::start_loaded_on(store).await else {
+        return;
+    };
     let mut client = server.client().await;
     acquire(&mut client, "s1", Some("tab-1"), false)
         .await
@@ -277,3 +284,13 @@ async fn an_expired_active_lease_guards_nothing() {
     assert_eq!(get(&mut client, "s1").await.unwrap().status, "unlocked");
     server.stop().await;
 }
+
+both_stores!(
+    acquire_lock_answers_every_status,
+    get_lock_answers_unlocked_locked_and_errors,
+    without_an_active_session_mutations_need_no_holder,
+    an_active_session_checks_the_holder_of_every_mutation,
+    a_force_takeover_moves_the_active_holder,
+    releasing_the_active_lease_lifts_enforcement,
+    an_expired_active_lease_guards_nothing,
+);

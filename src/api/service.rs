@@ -81,10 +81,11 @@ impl WalkerService for WalkerGrpc {
         request: Request<pb::HeartbeatLockRequest>,
     ) -> Result<Response<pb::HeartbeatLockResponse>, Status> {
         let request = request.into_inner();
-        rpc("HeartbeatLock", async {
+        rpc(
+            "HeartbeatLock",
             self.app
-                .heartbeat_lock(&request.session_id, request.lock_holder_id.as_deref())
-        })
+                .heartbeat_lock(&request.session_id, request.lock_holder_id.as_deref()),
+        )
         .await
     }
 
@@ -93,10 +94,11 @@ impl WalkerService for WalkerGrpc {
         request: Request<pb::ReleaseLockRequest>,
     ) -> Result<Response<pb::ReleaseLockResponse>, Status> {
         let request = request.into_inner();
-        rpc("ReleaseLock", async {
+        rpc(
+            "ReleaseLock",
             self.app
-                .release_lock(&request.session_id, request.lock_holder_id.as_deref())
-        })
+                .release_lock(&request.session_id, request.lock_holder_id.as_deref()),
+        )
         .await
     }
 
@@ -105,13 +107,14 @@ impl WalkerService for WalkerGrpc {
         request: Request<pb::AcquireLockRequest>,
     ) -> Result<Response<pb::AcquireLockResponse>, Status> {
         let request = request.into_inner();
-        rpc("AcquireLock", async {
+        rpc(
+            "AcquireLock",
             self.app.acquire_lock(
                 &request.session_id,
                 request.lock_holder_id.as_deref(),
                 request.force,
-            )
-        })
+            ),
+        )
         .await
     }
 
@@ -120,7 +123,7 @@ impl WalkerService for WalkerGrpc {
         request: Request<pb::GetLockRequest>,
     ) -> Result<Response<pb::GetLockResponse>, Status> {
         let request = request.into_inner();
-        rpc("GetLock", async { self.app.get_lock(&request.session_id) }).await
+        rpc("GetLock", self.app.get_lock(&request.session_id)).await
     }
 
     type LoadCorpusStream = EventStream;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::patches::PatchSlot;
-use super::{App, ErrorCode, WalkerError};
+use super::{App, ErrorCode, WalkerError, locks};
 use crate::clock::format_utc_seconds;
 use crate::domain::cache::CacheRead;
 use crate::domain::patch::{PatchKey, PatchState, Verification};
@@ -63,14 +63,17 @@ impl App {
         holder_id: Option<&str>,
         stages: StageSink,
     ) -> Result<PatchState, WalkerError> {
-        self.enforce_active_session(holder_id)?;
+        self.enforce_active_session(holder_id).await?;
         let key = parse_patch(patch)?;
         if run_id.trim().is_empty() {
             return Err(WalkerError::invalid_argument(MSG_MISSING_RUN_ID));
         }
         let run = self.find_run(run_id).await?;
         // The loaded patch will no longer match the session's work.
-        self.leases.detach_active(holder_id);
+        self.leases
+            .detach_active(holder_id)
+            .await
+            .map_err(locks::store_error)?;
         self.load_run(key, run, stages).await
     }
 

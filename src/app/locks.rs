@@ -3,6 +3,7 @@
 
 use super::{App, ErrorCode, WalkerError};
 use crate::domain::leases::{EnforcementRefusal, LeaseOutcome, LeaseStatus, LockInfo};
+use crate::lease_store::LeaseStoreError;
 
 pub const MSG_INVALID_SESSION: &str = "Missing or invalid session_id.";
 pub const MSG_MISSING_HOLDER: &str = "Missing lock_holder_id.";
@@ -41,6 +42,13 @@ fn refusal_error(outcome: LeaseOutcome) -> WalkerError {
     WalkerError::new(code, outcome.reason).with_lock_status(outcome.status.as_str(), outcome.lock)
 }
 
+/// The store could not answer (Redis down or too slow): a server fault,
+/// never a silent fallback.
+pub(crate) fn store_error(error: LeaseStoreError) -> WalkerError {
+    tracing::warn!(%error, "lease store failed");
+    WalkerError::new(ErrorCode::Internal, format!("Session lock failed: {error}"))
+}
+
 /// Steps 1-2 of HeartbeatLock / ReleaseLock: the request's own validation.
 fn seed_lock_request<'a>(
     session_id: &'a str,
@@ -60,13 +68,17 @@ fn seed_lock_request<'a>(
 
 impl App {
     /// `HeartbeatLock`: refreshes the caller's lease, or acquires a free one.
-    pub fn heartbeat_lock(
+    pub async fn heartbeat_lock(
         &self,
         session_id: &str,
         holder_id: Option<&str>,
     ) -> Result<LockStatusView, WalkerError> {
         let (session_id, holder_id) = seed_lock_request(session_id, holder_id)?;
-        let outcome = self.leases.heartbeat(session_id, holder_id);
+        let outcome = self
+            .leases
+            .heartbeat(session_id, holder_id)
+            .await
+            .map_err(store_error)?;
         match outcome.status {
             LeaseStatus::Locked | LeaseStatus::Error | LeaseStatus::LimitExceeded => {
                 Err(refusal_error(outcome))
@@ -77,13 +89,17 @@ impl App {
     }
 
     /// `ReleaseLock`: releases the caller's lease.
-    pub fn release_lock(
+    pub async fn release_lock(
         &self,
         session_id: &str,
         holder_id: Option<&str>,
     ) -> Result<LockStatusView, WalkerError> {
         let (session_id, holder_id) = seed_lock_request(session_id, holder_id)?;
-        let outcome = self.leases.release(session_id, holder_id);
+        let outcome = self
+            .leases
+            .release(session_id, holder_id)
+            .await
+            .map_err(store_error)?;
         match outcome.status {
             LeaseStatus::Locked | LeaseStatus::Error | LeaseStatus::LimitExceeded => {
                 Err(refusal_error(outcome))
@@ -98,7 +114,7 @@ impl App {
 
     /// `AcquireLock`: acquires (or with `force` takes over) a lease and makes
     /// the session the active one.
-    pub fn acquire_lock(
+    pub async fn acquire_lock(
         &self,
         session_id: &str,
         holder_id: Option<&str>,
@@ -106,7 +122,9 @@ impl App {
     ) -> Result<LockStatusView, WalkerError> {
         let outcome = self
             .leases
-            .acquire_active(session_id, holder_id.unwrap_or_default(), force);
+            .acquire_active(session_id, holder_id.unwrap_or_default(), force)
+            .await
+            .map_err(store_error)?;
         match outcome.status {
             LeaseStatus::Acquired | LeaseStatus::Held | LeaseStatus::TakenOver => Ok(
                 LockStatusView::new(outcome.status.as_str(), outcome.reason, outcome.lock),
@@ -116,8 +134,8 @@ impl App {
     }
 
     /// `GetLock`: reads a lease.
-    pub fn get_lock(&self, session_id: &str) -> Result<LockStatusView, WalkerError> {
-        let outcome = self.leases.get(session_id);
+    pub async fn get_lock(&self, session_id: &str) -> Result<LockStatusView, WalkerError> {
+        let outcome = self.leases.get(session_id).await.map_err(store_error)?;
         match outcome.status {
             LeaseStatus::Error | LeaseStatus::LimitExceeded => Err(refusal_error(outcome)),
             status => Ok(LockStatusView::new(
@@ -129,35 +147,38 @@ impl App {
     }
 
     /// The active-session check of every mutating RPC (SEMANTICS §4).
-    pub fn enforce_active_session(&self, holder_id: Option<&str>) -> Result<(), WalkerError> {
-        self.leases
+    pub async fn enforce_active_session(&self, holder_id: Option<&str>) -> Result<(), WalkerError> {
+        let verdict = self
+            .leases
             .enforce_active(holder_id)
-            .map_err(|refusal| match refusal {
-                EnforcementRefusal::BlankHolder { active_session_id } => {
-                    WalkerError::invalid_argument(MSG_ACTIVE_BLANK_HOLDER)
-                        .with_lock_status("error", None)
-                        .with_active_session(active_session_id)
-                }
-                EnforcementRefusal::MissingHolder { active_session_id } => {
-                    WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_MISSING_HOLDER)
-                        .with_lock_status("locked", None)
-                        .with_active_session(active_session_id)
-                }
-                EnforcementRefusal::HeldByOther {
-                    active_session_id,
-                    lock,
-                } => WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_HELD_BY_OTHER)
-                    .with_lock_status("locked", lock.map(|lock| *lock))
-                    .with_active_session(active_session_id),
-                EnforcementRefusal::ValidationFailed {
-                    active_session_id,
-                    reason,
-                } => WalkerError::new(
-                    ErrorCode::FailedPrecondition,
-                    format!("Session lock validation failed: {reason}"),
-                )
-                .with_lock_status("error", None)
+            .await
+            .map_err(store_error)?;
+        verdict.map_err(|refusal| match refusal {
+            EnforcementRefusal::BlankHolder { active_session_id } => {
+                WalkerError::invalid_argument(MSG_ACTIVE_BLANK_HOLDER)
+                    .with_lock_status("error", None)
+                    .with_active_session(active_session_id)
+            }
+            EnforcementRefusal::MissingHolder { active_session_id } => {
+                WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_MISSING_HOLDER)
+                    .with_lock_status("locked", None)
+                    .with_active_session(active_session_id)
+            }
+            EnforcementRefusal::HeldByOther {
+                active_session_id,
+                lock,
+            } => WalkerError::new(ErrorCode::Locked, MSG_ACTIVE_HELD_BY_OTHER)
+                .with_lock_status("locked", lock.map(|lock| *lock))
                 .with_active_session(active_session_id),
-            })
+            EnforcementRefusal::ValidationFailed {
+                active_session_id,
+                reason,
+            } => WalkerError::new(
+                ErrorCode::FailedPrecondition,
+                format!("Session lock validation failed: {reason}"),
+            )
+            .with_lock_status("error", None)
+            .with_active_session(active_session_id),
+        })
     }
 }

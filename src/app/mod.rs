@@ -19,9 +19,9 @@ pub use rebuild::ReachCacheRebuilt;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::domain::leases::LeaseTable;
 use crate::domain::patch::{PatchKey, PatchState};
 use crate::domain::reach::WalkerSettings;
+use crate::lease_store::LeaseStore;
 use crate::rundir::runs::{RunSummary, RunsDir};
 use patches::Patches;
 
@@ -29,7 +29,7 @@ use patches::Patches;
 /// directory and the walker settings. Cheap to clone; clones share state.
 #[derive(Debug, Clone)]
 pub struct App {
-    leases: LeaseTable,
+    leases: LeaseStore,
     patches: Arc<Patches>,
     runs: RunsDir,
     settings: Arc<WalkerSettings>,
@@ -38,13 +38,13 @@ pub struct App {
 
 impl App {
     pub fn new(
-        leases: LeaseTable,
+        leases: impl Into<LeaseStore>,
         runs: RunsDir,
         settings: WalkerSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            leases,
+            leases: leases.into(),
             patches: Arc::default(),
             runs,
             settings: Arc::new(settings),
@@ -52,7 +52,7 @@ impl App {
         }
     }
 
-    pub fn leases(&self) -> &LeaseTable {
+    pub fn leases(&self) -> &LeaseStore {
         &self.leases
     }
 

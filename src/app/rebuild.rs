@@ -40,7 +40,7 @@ impl App {
         run_id: Option<&str>,
         holder_id: Option<&str>,
     ) -> Result<ReachCacheRebuilt, WalkerError> {
-        self.enforce_active_session(holder_id)?;
+        self.enforce_active_session(holder_id).await?;
         let key = parse_patch(patch)?;
         if run_id.is_some_and(|id| id.trim().is_empty()) {
             return Err(WalkerError::invalid_argument(MSG_BLANK_RUN_ID));

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,14 +22,85 @@ use walker_service::config::{LoadSpec, PatchKey};
 use walker_service::demo::DEMO_RUN_ID;
 use walker_service::domain::leases::{LeaseLimits, LeaseTable};
 use walker_service::domain::reach::WalkerSettings;
+use walker_service::lease_store::{LeaseStore, LeaseTime, RedisLeaseStore};
 use walker_service::rundir::runs::RunsDir;
 use walker_service::server::{self, ServerOptions};
 
 /// 2026-12-03T12:00:00Z.
 pub const START_MS: u64 = 1_796_299_200_000;
 
+/// Which lease store a test server runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Memory,
+    /// Redis at `WALKER_TEST_REDIS_URL`, under a key prefix of the test's own.
+    Redis,
+}
+
+/// Runs a lease test once per store: `both_stores!(name, ...)` turns each
+/// `async fn name(store: Store)` into `name::memory` and `name::redis`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn memory() {
+                    super::$name($crate::common::Store::Memory).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn redis() {
+                    super::$name($crate::common::Store::Redis).await
+                }
+            }
+        )*
+    };
+}
+
+/// What a server's leases live in, and the Redis keys to delete afterwards.
+pub struct StoreSetup {
+    pub store: LeaseStore,
+    pub cleanup: Option<Arc<redis::Cleanup>>,
+}
+
+/// A lease store for a test, with the shared clock; `None` when the test
+/// must be skipped (Redis not configured). Give `prefix` to share keys
+/// between replicas.
+pub async fn lease_store(
+    store: Store,
+    clock: &ManualClock,
+    prefix: Option<&str>,
+) -> Option<StoreSetup> {
+    match store {
+        Store::Memory => Some(StoreSetup {
+            store: LeaseTable::new(Arc::new(clock.clone()), 45, LeaseLimits::default()).into(),
+            cleanup: None,
+        }),
+        Store::Redis => {
+            let url = redis::redis_url()?;
+            let prefix = prefix.map_or_else(redis::unique_prefix, str::to_owned);
+            let store = RedisLeaseStore::connect(
+                &url,
+                &prefix,
+                45,
+                LeaseLimits::default(),
+                LeaseTime::Clock(Arc::new(clock.clone())),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+            Some(StoreSetup {
+                store: store.into(),
+                cleanup: Some(Arc::new(redis::Cleanup { url, prefix })),
+            })
+        }
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Keeps the server's Redis keys until the server is gone.
+    pub cleanup: Option<Arc<redis::Cleanup>>,
     pub clock: ManualClock,
     pub app: App,
     /// The runs directory (a temporary copy holding the demo run).
@@ -72,7 +145,56 @@ impl TestServer {
         preload: Vec<LoadSpec>,
     ) -> Self {
         let clock = ManualClock::new(START_MS);
-        let leases = LeaseTable::new(Arc::new(clock.clone()), 45, LeaseLimits::default());
+        let Some(setup) = lease_store(Store::Memory, &clock, None).await else {
+            unreachable!("the memory store is always available");
+        };
+        Self::start_with_store(runs_dir, options, preload, clock, setup).await
+    }
+
+    /// A server whose leases live in `store`; `None` when the test is skipped.
+    pub async fn start_on(store: Store) -> Option<Self> {
+        let clock = ManualClock::new(START_MS);
+        let setup = lease_store(store, &clock, None).await?;
+        let server = Self::start_with_store(
+            demo_runs_dir(),
+            ServerOptions::default(),
+            Vec::new(),
+            clock,
+            setup,
+        )
+        .await;
+        server.wait_serving().await;
+        Some(server)
+    }
+
+    /// Like [`TestServer::start_on`], with the demo run loaded into patch a.
+    pub async fn start_loaded_on(store: Store) -> Option<Self> {
+        let clock = ManualClock::new(START_MS);
+        let setup = lease_store(store, &clock, None).await?;
+        let preload = vec![LoadSpec {
+            patch: PatchKey::A,
+            run_id: DEMO_RUN_ID.to_owned(),
+        }];
+        let server = Self::start_with_store(
+            demo_runs_dir(),
+            ServerOptions::default(),
+            preload,
+            clock,
+            setup,
+        )
+        .await;
+        server.wait_serving().await;
+        Some(server)
+    }
+
+    pub async fn start_with_store(
+        runs_dir: TempDir,
+        options: ServerOptions,
+        preload: Vec<LoadSpec>,
+        clock: ManualClock,
+        setup: StoreSetup,
+    ) -> Self {
+        let leases = setup.store;
         let runs = RunsDir::open(runs_dir.path()).unwrap();
         let app = App::new(
             leases,
@@ -94,6 +216,7 @@ impl TestServer {
         ));
         Self {
             addr,
+            cleanup: setup.cleanup,
             clock,
             app,
             runs_dir,

@@ -8,11 +8,9 @@
 
 mod common;
 
-use common::redis::{Cleanup, redis_url, unique_prefix};
+use common::redis::{Cleanup, PrivateRedis, free_port, redis_url, unique_prefix};
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::TcpListener as StdTcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -1209,15 +1207,6 @@ async fn concurrent_replicas_never_hand_one_grant_to_two_holders() {
 // Outages.
 // ---------------------------------------------------------------------------
 
-/// A port that nothing listens on right now.
-fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn assert_fails_in_time<T: std::fmt::Debug>(
     result: Result<T, LeaseStoreError>,
     started: Instant,
@@ -1285,61 +1274,6 @@ async fn an_unreachable_redis_fails_within_the_deadline() {
     )
     .await;
     assert!(matches!(invalid, Err(LeaseStoreError::InvalidUrl(_))));
-}
-
-/// A private redis-server on its own port, killed when dropped.
-struct PrivateRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> Option<Self> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let mut server = Self {
-            port,
-            child: Some(child),
-        };
-        server.wait_ready();
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn wait_ready(&mut self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if let Ok(client) = redis::Client::open(self.url())
-                && let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_secs(1))
-                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("private redis-server on {} did not start", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 #[tokio::test]

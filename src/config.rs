@@ -68,6 +68,22 @@ impl FromStr for LeaseStoreConfig {
     }
 }
 
+impl LeaseStoreConfig {
+    /// The store as logs and error messages may show it: a password in a
+    /// Redis URL (`redis://:secret@host`) is never printed.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Memory => "memory".to_owned(),
+            Self::Redis(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    format!("{}***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -160,5 +176,13 @@ mod tests {
             Ok(LeaseStoreConfig::Redis("redis://127.0.0.1:6379/0".into()))
         );
         assert!("postgres://x".parse::<LeaseStoreConfig>().is_err());
+    }
+
+    #[test]
+    fn a_redis_password_is_never_displayed() {
+        let store: LeaseStoreConfig = "redis://user:secret@10.0.0.1:6379/2".parse().unwrap();
+        assert_eq!(store.display(), "redis://***@10.0.0.1:6379/2");
+        let plain: LeaseStoreConfig = "redis://127.0.0.1:6379/0".parse().unwrap();
+        assert_eq!(plain.display(), "redis://127.0.0.1:6379/0");
     }
 }

@@ -153,10 +153,21 @@ async fn connect(server: &str) -> Result<WalkerServiceClient<Channel>, ClientErr
     Ok(WalkerServiceClient::new(channel))
 }
 
-/// Prints `message` as JSON or with `text`, and answers whether it was a success.
-fn print<T: Serialize>(json: bool, message: &T, text: impl FnOnce() -> String) -> bool {
+/// Prints a successful answer: with `--json` as the response message
+/// (`{"<oneof field>": ...}`, the names of the proto), else as `text`.
+fn print<T: Serialize>(
+    json: bool,
+    field: Option<&str>,
+    message: &T,
+    text: impl FnOnce() -> String,
+) -> bool {
     let out = if json {
-        serde_json::to_string_pretty(message).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        let value = serde_json::to_value(message).unwrap_or(serde_json::Value::Null);
+        let value = match field {
+            Some(field) => serde_json::json!({ field: value }),
+            None => value,
+        };
+        serde_json::to_string_pretty(&value).unwrap_or_default()
     } else {
         text()
     };
@@ -236,7 +247,9 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                 }
             };
             Ok(match result.ok_or(ClientError::Empty)? {
-                Ok(status) => print(json, &status, || lock_status_text(&status)),
+                Ok(status) => print(json, Some("lock_status"), &status, || {
+                    lock_status_text(&status)
+                }),
                 Err(error) => print_error(json, &error),
             })
         }
@@ -258,7 +271,7 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
             let answer = client.rebuild_reach_cache(request).await?.into_inner();
             Ok(match answer.result.ok_or(ClientError::Empty)? {
                 pb::rebuild_reach_cache_response::Result::Rebuilt(rebuilt) => {
-                    print(json, &rebuilt, || rebuilt_text(&rebuilt))
+                    print(json, Some("rebuilt"), &rebuilt, || rebuilt_text(&rebuilt))
                 }
                 pb::rebuild_reach_cache_response::Result::Error(error) => print_error(json, &error),
             })
@@ -270,14 +283,14 @@ async fn execute(command: ClientCommand, options: &ClientOptions) -> Result<bool
                 .into_inner();
             Ok(match answer.result.ok_or(ClientError::Empty)? {
                 pb::get_patch_response::Result::State(state) => {
-                    print(json, &state, || patch_text(&state))
+                    print(json, Some("state"), &state, || patch_text(&state))
                 }
                 pb::get_patch_response::Result::Error(error) => print_error(json, &error),
             })
         }
         ClientCommand::Runs => {
             let answer = client.list_runs(pb::ListRunsRequest {}).await?.into_inner();
-            Ok(print(json, &answer, || runs_text(&answer.runs)))
+            Ok(print(json, None, &answer, || runs_text(&answer.runs)))
         }
     }
 }
@@ -326,7 +339,7 @@ async fn load(
                 started.elapsed().as_secs_f64() * 1000.0,
                 last.stage
             );
-            Ok(print(false, &state, || patch_text(&state)))
+            Ok(print(false, None, &state, || patch_text(&state)))
         }
         (None, None) => Err(ClientError::Empty),
     }
@@ -334,7 +347,7 @@ async fn load(
 
 fn print_error(json: bool, error: &WalkerError) -> bool {
     if json {
-        print(true, error, String::new);
+        print(true, Some("error"), error, String::new);
     } else {
         let mut text = format!("error [{}]: {}", error.code().as_str_name(), error.message);
         if let Some(status) = &error.lock_status {

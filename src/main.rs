@@ -107,8 +107,14 @@ async fn run_server(config: ServeConfig) -> Result<(), String> {
                 Duration::from_millis(config.lease_store_timeout_ms),
             )
             .await
-            .map_err(|e| format!("cannot use the lease store at {url}: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot use the lease store at {}: {e}",
+                    config.lease_store.display()
+                )
+            })?;
             tracing::info!(
+                store = config.lease_store.display(),
                 prefix = config.lease_key_prefix,
                 "leases shared through Redis"
             );

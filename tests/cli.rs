@@ -89,9 +89,9 @@ fn the_whole_flow_from_the_command_line() {
     let (code, acquired) =
         server.json(&["lock", "acquire", "--session", "s1", "--holder", "tab-1"]);
     assert_eq!(code, Some(0));
-    assert_eq!(acquired["status"], "acquired");
-    assert_eq!(acquired["reason"], "session lock acquired");
-    assert_eq!(acquired["lock"]["holder_id"], "tab-1");
+    assert_eq!(acquired["lock_status"]["status"], "acquired");
+    assert_eq!(acquired["lock_status"]["reason"], "session lock acquired");
+    assert_eq!(acquired["lock_status"]["lock"]["holder_id"], "tab-1");
 
     // Without the holder, the active session refuses the load: exit 1.
     let (code, refused) = server.json(&["load", DEMO_RUN_ID]);
@@ -115,14 +115,20 @@ fn the_whole_flow_from_the_command_line() {
 
     let (code, rebuilt) = server.json(&["rebuild", "--patch", "b", "--run", DEMO_RUN_ID]);
     assert_eq!(code, Some(0), "{rebuilt}");
-    assert_eq!(rebuilt["status"], "rebuilt");
-    assert_eq!(rebuilt["verification_reason"], "cache-rebuilt");
-    assert_eq!(rebuilt["profile_reaches"].as_array().unwrap().len(), 4);
+    assert_eq!(rebuilt["rebuilt"]["status"], "rebuilt");
+    assert_eq!(rebuilt["rebuilt"]["verification_reason"], "cache-rebuilt");
+    assert_eq!(
+        rebuilt["rebuilt"]["profile_reaches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 
     let (code, patch) = server.json(&["patch", "--patch", "b"]);
     assert_eq!(code, Some(0));
-    assert_eq!(patch["loader_status"], "ready");
-    assert_eq!(patch["syllable_count"], 601);
+    assert_eq!(patch["state"]["loader_status"], "ready");
+    assert_eq!(patch["state"]["syllable_count"], 601);
 
     let (code, runs) = server.json(&["runs"]);
     assert_eq!(code, Some(0));
@@ -147,11 +153,11 @@ fn the_whole_flow_from_the_command_line() {
     let (code, released) =
         server.json(&["lock", "release", "--session", "s2", "--holder", "tab-9"]);
     assert_eq!(code, Some(0));
-    assert_eq!(released["status"], "released");
+    assert_eq!(released["lock_status"]["status"], "released");
 
     let (code, got) = server.json(&["lock", "get", "--session", "s2"]);
     assert_eq!(code, Some(0));
-    assert_eq!(got["status"], "unlocked");
+    assert_eq!(got["lock_status"]["status"], "unlocked");
 }
 
 #[test]
@@ -191,4 +197,61 @@ fn a_preload_of_an_unknown_run_stops_the_server_with_a_clear_error() {
         stderr.contains("cannot load 20991231_000000_missing into patch a: Run not found: 20991231_000000_missing"),
         "{stderr}"
     );
+}
+
+#[test]
+fn two_server_processes_share_leases_through_redis() {
+    let Some(url) = common::redis::redis_url() else {
+        return;
+    };
+    let prefix = common::redis::unique_prefix();
+    let _cleanup = common::redis::Cleanup {
+        url: url.clone(),
+        prefix: prefix.clone(),
+    };
+    let shared = [
+        "--lease-store",
+        url.as_str(),
+        "--lease-key-prefix",
+        prefix.as_str(),
+    ];
+    let one = ServerProcess::start(&shared);
+    let two = ServerProcess::start(&shared);
+
+    let (code, acquired) = one.json(&["lock", "acquire", "--session", "s1", "--holder", "a"]);
+    assert_eq!(code, Some(0), "{acquired}");
+    let (code, refused) = two.json(&["lock", "heartbeat", "--session", "s1", "--holder", "b"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(refused["error"]["lock"]["holder_id"], "a");
+    let (code, _) = two.json(&["lock", "release", "--session", "s1", "--holder", "a"]);
+    assert_eq!(code, Some(0));
+    let (code, got) = one.json(&["lock", "heartbeat", "--session", "s1", "--holder", "b"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(got["lock_status"]["reason"], "session lock acquired");
+}
+
+#[test]
+fn an_unreachable_lease_store_stops_the_server_without_printing_its_password() {
+    let port = common::redis::free_port();
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--lease-store-timeout-ms",
+            "300",
+        ])
+        .args([
+            "--lease-store",
+            &format!("redis://:hunter2@127.0.0.1:{port}/0"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot use the lease store at redis://***@127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }

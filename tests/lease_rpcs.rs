@@ -3,52 +3,12 @@
 
 mod common;
 
+use common::calls::{self, heartbeat, release};
 use common::{Store, TestServer};
-use walker_service::api::pb::{
-    self, ErrorCode, HeartbeatLockRequest, LockStatus, ReleaseLockRequest, WalkerError,
-    heartbeat_lock_response, release_lock_response,
-};
-
-type Client = pb::walker_service_client::WalkerServiceClient<tonic::transport::Channel>;
-
-fn req(session: &str, holder: Option<&str>) -> HeartbeatLockRequest {
-    HeartbeatLockRequest {
-        session_id: session.to_owned(),
-        lock_holder_id: holder.map(str::to_owned),
-    }
-}
-
-async fn heartbeat(
-    client: &mut Client,
-    session: &str,
-    holder: Option<&str>,
-) -> Result<LockStatus, WalkerError> {
-    let response = client.heartbeat_lock(req(session, holder)).await.unwrap();
-    match response.into_inner().result.unwrap() {
-        heartbeat_lock_response::Result::LockStatus(status) => Ok(status),
-        heartbeat_lock_response::Result::Error(error) => Err(error),
-    }
-}
-
-async fn release(
-    client: &mut Client,
-    session: &str,
-    holder: Option<&str>,
-) -> Result<LockStatus, WalkerError> {
-    let request = ReleaseLockRequest {
-        session_id: session.to_owned(),
-        lock_holder_id: holder.map(str::to_owned),
-    };
-    let response = client.release_lock(request).await.unwrap();
-    match response.into_inner().result.unwrap() {
-        release_lock_response::Result::LockStatus(status) => Ok(status),
-        release_lock_response::Result::Error(error) => Err(error),
-    }
-}
+use walker_service::api::pb::{ErrorCode, HeartbeatLockRequest, WalkerError};
 
 fn assert_error(error: &WalkerError, code: ErrorCode, message: &str, lock_status: Option<&str>) {
-    assert_eq!(error.code(), code, "code of {error:?}");
-    assert_eq!(error.message, message);
+    calls::assert_error(error, code, message);
     assert_eq!(
         error.lock_status.as_deref(),
         lock_status,
@@ -211,7 +171,10 @@ async fn a_message_over_the_size_limit_is_refused_by_the_transport(store: Store)
     let mut client = server.client().await;
     let huge = "s".repeat(5 * 1024 * 1024);
     let status = client
-        .heartbeat_lock(req(&huge, Some("tab-a")))
+        .heartbeat_lock(HeartbeatLockRequest {
+            session_id: huge,
+            lock_holder_id: Some("tab-a".into()),
+        })
         .await
         .unwrap_err();
     // tonic's decoder refuses it before any handler runs, with OUT_OF_RANGE.

@@ -6,49 +6,24 @@ mod common;
 use std::path::Path;
 
 use common::TestServer;
+use common::calls::{Client, assert_error, rebuild, rebuild_request};
 use serde_json::Value;
 use walker_service::api::pb::{
-    self, AcquireLockRequest, ErrorCode, GetPatchRequest, ReachCacheRebuilt,
-    RebuildReachCacheRequest, WalkerError, get_patch_response, rebuild_reach_cache_response,
+    self, AcquireLockRequest, ErrorCode, GetPatchRequest, RebuildReachCacheRequest, WalkerError,
+    get_patch_response,
 };
 use walker_service::demo::DEMO_RUN_ID;
 use walker_service::domain::cache::CacheRead;
 use walker_service::domain::reach::WalkerSettings;
 use walker_service::rundir::cache_file::{cache_path, read_cache};
 
-type Client = pb::walker_service_client::WalkerServiceClient<tonic::transport::Channel>;
-
 const EXPECTED_INPUT_HASH: &str =
     "3d8672eca16175cf57d3f5814ddc61e7ba6d7d1c98f8f36767db2f3b43013e4c";
 const EXPECTED_OUTPUT_HASH: &str =
     "59a365c71ab213d67caab5aab3ef9c021226367944da6505c07d515656c7d655";
 
-fn request(patch: &str, run_id: Option<&str>, holder: Option<&str>) -> RebuildReachCacheRequest {
-    RebuildReachCacheRequest {
-        patch: patch.to_owned(),
-        run_id: run_id.map(str::to_owned),
-        lock_holder_id: holder.map(str::to_owned),
-    }
-}
-
-async fn rebuild(
-    client: &mut Client,
-    request: RebuildReachCacheRequest,
-) -> Result<ReachCacheRebuilt, WalkerError> {
-    let response = client.rebuild_reach_cache(request).await.unwrap();
-    match response.into_inner().result.unwrap() {
-        rebuild_reach_cache_response::Result::Rebuilt(rebuilt) => Ok(rebuilt),
-        rebuild_reach_cache_response::Result::Error(error) => Err(error),
-    }
-}
-
 async fn rebuild_err(client: &mut Client, request: RebuildReachCacheRequest) -> WalkerError {
     rebuild(client, request).await.expect_err("an error answer")
-}
-
-fn assert_error(error: &WalkerError, code: ErrorCode, message: &str) {
-    assert_eq!(error.code(), code, "code of {error:?}");
-    assert_eq!(error.message, message);
 }
 
 fn read_demo_cache(run_dir: &Path) -> CacheRead {
@@ -62,7 +37,7 @@ async fn argument_errors_come_in_order() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
     for patch in ["c", "ab", " a", "A "] {
-        let error = rebuild_err(&mut client, request(patch, None, None)).await;
+        let error = rebuild_err(&mut client, rebuild_request(patch, None, None)).await;
         assert_error(
             &error,
             ErrorCode::InvalidArgument,
@@ -70,14 +45,14 @@ async fn argument_errors_come_in_order() {
         );
     }
     // The patch is checked before the run id.
-    let error = rebuild_err(&mut client, request("x", Some(" "), None)).await;
+    let error = rebuild_err(&mut client, rebuild_request("x", Some(" "), None)).await;
     assert_error(
         &error,
         ErrorCode::InvalidArgument,
         "Invalid patch. Must be 'a' or 'b'.",
     );
     for run_id in ["", "  ", "\t"] {
-        let error = rebuild_err(&mut client, request("a", Some(run_id), None)).await;
+        let error = rebuild_err(&mut client, rebuild_request("a", Some(run_id), None)).await;
         assert_error(
             &error,
             ErrorCode::InvalidArgument,
@@ -92,14 +67,14 @@ async fn an_unloaded_patch_is_not_ready() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
     for (patch, letter) in [("", "A"), ("a", "A"), ("A", "A"), ("b", "B"), ("B", "B")] {
-        let error = rebuild_err(&mut client, request(patch, None, None)).await;
+        let error = rebuild_err(&mut client, rebuild_request(patch, None, None)).await;
         assert_error(
             &error,
             ErrorCode::NotReady,
             &format!("Walker not ready for patch {letter}. Load a corpus first."),
         );
         // Nothing loaded means no run id to mismatch: still not ready.
-        let error = rebuild_err(&mut client, request(patch, Some(DEMO_RUN_ID), None)).await;
+        let error = rebuild_err(&mut client, rebuild_request(patch, Some(DEMO_RUN_ID), None)).await;
         assert_eq!(error.code(), ErrorCode::NotReady);
     }
     server.stop().await;
@@ -110,7 +85,7 @@ async fn a_different_run_id_is_a_mismatch() {
     let server = TestServer::start_loaded().await;
     let mut client = server.client().await;
     for other in ["20261203_000000_other", " 20261203_124212_pyphen"] {
-        let error = rebuild_err(&mut client, request("a", Some(other), None)).await;
+        let error = rebuild_err(&mut client, rebuild_request("a", Some(other), None)).await;
         assert_error(
             &error,
             ErrorCode::FailedPrecondition,
@@ -118,7 +93,7 @@ async fn a_different_run_id_is_a_mismatch() {
         );
     }
     // Patch b is not loaded: not ready, whatever the run id.
-    let error = rebuild_err(&mut client, request("b", Some(DEMO_RUN_ID), None)).await;
+    let error = rebuild_err(&mut client, rebuild_request("b", Some(DEMO_RUN_ID), None)).await;
     assert_error(
         &error,
         ErrorCode::NotReady,
@@ -134,7 +109,7 @@ async fn a_rebuild_rewrites_the_cache_with_the_python_tools_hashes() {
     let cache = cache_path(&server.demo_run());
     std::fs::remove_file(&cache).unwrap();
 
-    let rebuilt = rebuild(&mut client, request("A", Some(DEMO_RUN_ID), None))
+    let rebuilt = rebuild(&mut client, rebuild_request("A", Some(DEMO_RUN_ID), None))
         .await
         .unwrap();
     assert_eq!(rebuilt.patch, "a");
@@ -230,7 +205,7 @@ async fn a_manifest_without_ipc_hashes_cannot_key_a_cache() {
     std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
     let before = std::fs::read(cache_path(&server.demo_run())).unwrap();
 
-    let error = rebuild_err(&mut client, request("a", None, None)).await;
+    let error = rebuild_err(&mut client, rebuild_request("a", None, None)).await;
     assert_error(
         &error,
         ErrorCode::FailedPrecondition,
@@ -252,7 +227,7 @@ async fn an_unwritable_ipc_directory_is_an_internal_failure() {
     std::fs::remove_dir_all(&ipc).unwrap();
     std::fs::write(&ipc, b"not a directory").unwrap();
 
-    let error = rebuild_err(&mut client, request("a", None, None)).await;
+    let error = rebuild_err(&mut client, rebuild_request("a", None, None)).await;
     assert_error(
         &error,
         ErrorCode::Internal,
@@ -276,7 +251,7 @@ async fn the_active_session_guards_rebuilds_before_anything_else() {
         .unwrap();
 
     // Enforcement first: even an invalid patch answers the lock error.
-    let error = rebuild_err(&mut client, request("zz", None, None)).await;
+    let error = rebuild_err(&mut client, rebuild_request("zz", None, None)).await;
     assert_error(
         &error,
         ErrorCode::Locked,
@@ -285,7 +260,7 @@ async fn the_active_session_guards_rebuilds_before_anything_else() {
     assert_eq!(error.lock_status.as_deref(), Some("locked"));
     assert_eq!(error.active_session_id.as_deref(), Some("s1"));
 
-    let error = rebuild_err(&mut client, request("a", None, Some("  "))).await;
+    let error = rebuild_err(&mut client, rebuild_request("a", None, Some("  "))).await;
     assert_error(
         &error,
         ErrorCode::InvalidArgument,
@@ -294,7 +269,7 @@ async fn the_active_session_guards_rebuilds_before_anything_else() {
     assert_eq!(error.lock_status.as_deref(), Some("error"));
     assert_eq!(error.active_session_id.as_deref(), Some("s1"));
 
-    let error = rebuild_err(&mut client, request("a", None, Some("tab-2"))).await;
+    let error = rebuild_err(&mut client, rebuild_request("a", None, Some("tab-2"))).await;
     assert_error(
         &error,
         ErrorCode::Locked,
@@ -303,7 +278,7 @@ async fn the_active_session_guards_rebuilds_before_anything_else() {
     assert_eq!(error.lock_status.as_deref(), Some("locked"));
     assert_eq!(error.lock.as_ref().unwrap().holder_id, "tab-1");
 
-    let rebuilt = rebuild(&mut client, request("a", None, Some("tab-1")))
+    let rebuilt = rebuild(&mut client, rebuild_request("a", None, Some("tab-1")))
         .await
         .unwrap();
     assert_eq!(rebuilt.status, "rebuilt");
@@ -318,7 +293,7 @@ async fn concurrent_rebuilds_of_one_patch_leave_one_valid_file() {
     for _ in 0..6 {
         let mut client = pb::walker_service_client::WalkerServiceClient::new(channel.clone());
         calls.push(tokio::spawn(async move {
-            rebuild(&mut client, request("a", None, None)).await
+            rebuild(&mut client, rebuild_request("a", None, None)).await
         }));
     }
     for call in calls {

@@ -7,22 +7,18 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::calls::{acquire, heartbeat, release};
 use common::hammer::{check_serial, hammer};
 use common::redis::{PrivateRedis, free_port, redis_url, unique_prefix};
 use common::{START_MS, Store, TestServer, demo_runs_dir, lease_store};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use walker_service::api::pb::{
-    self, AcquireLockRequest, ErrorCode, HeartbeatLockRequest, LockStatus, ReleaseLockRequest,
-    WalkerError, acquire_lock_response, heartbeat_lock_response, release_lock_response,
-};
+use walker_service::api::pb::{self, ErrorCode};
 use walker_service::clock::ManualClock;
 use walker_service::domain::leases::LeaseLimits;
 use walker_service::lease_store::{LeaseTime, RedisLeaseStore};
 use walker_service::server::ServerOptions;
-
-type Client = pb::walker_service_client::WalkerServiceClient<tonic::transport::Channel>;
 
 /// Two servers on one Redis key prefix and one clock.
 async fn two_replicas() -> Option<(TestServer, TestServer)> {
@@ -48,65 +44,6 @@ async fn two_replicas() -> Option<(TestServer, TestServer)> {
     Some((first, second))
 }
 
-async fn heartbeat(
-    client: &mut Client,
-    session: &str,
-    holder: &str,
-) -> Result<LockStatus, WalkerError> {
-    let answer = client
-        .heartbeat_lock(HeartbeatLockRequest {
-            session_id: session.into(),
-            lock_holder_id: Some(holder.into()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    match answer.result.unwrap() {
-        heartbeat_lock_response::Result::LockStatus(status) => Ok(status),
-        heartbeat_lock_response::Result::Error(error) => Err(error),
-    }
-}
-
-async fn acquire(
-    client: &mut Client,
-    session: &str,
-    holder: &str,
-    force: bool,
-) -> Result<LockStatus, WalkerError> {
-    let answer = client
-        .acquire_lock(AcquireLockRequest {
-            session_id: session.into(),
-            lock_holder_id: Some(holder.into()),
-            force,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    match answer.result.unwrap() {
-        acquire_lock_response::Result::LockStatus(status) => Ok(status),
-        acquire_lock_response::Result::Error(error) => Err(error),
-    }
-}
-
-async fn release(
-    client: &mut Client,
-    session: &str,
-    holder: &str,
-) -> Result<LockStatus, WalkerError> {
-    let answer = client
-        .release_lock(ReleaseLockRequest {
-            session_id: session.into(),
-            lock_holder_id: Some(holder.into()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    match answer.result.unwrap() {
-        release_lock_response::Result::LockStatus(status) => Ok(status),
-        release_lock_response::Result::Error(error) => Err(error),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lease_taken_through_one_replica_holds_on_the_other() {
     let Some((one, two)) = two_replicas().await else {
@@ -114,19 +51,19 @@ async fn a_lease_taken_through_one_replica_holds_on_the_other() {
     };
     let (mut via_one, mut via_two) = (one.client().await, two.client().await);
 
-    let a = acquire(&mut via_one, "s1", "holder-a", false)
+    let a = acquire(&mut via_one, "s1", Some("holder-a"), false)
         .await
         .unwrap();
     assert_eq!(a.status, "acquired");
-    let refused = acquire(&mut via_two, "s1", "holder-b", false)
+    let refused = acquire(&mut via_two, "s1", Some("holder-b"), false)
         .await
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::Locked);
     assert_eq!(refused.lock.as_ref().unwrap().holder_id, "holder-a");
 
-    let released = release(&mut via_two, "s1", "holder-a").await.unwrap();
+    let released = release(&mut via_two, "s1", Some("holder-a")).await.unwrap();
     assert_eq!(released.status, "released");
-    let b = acquire(&mut via_one, "s1", "holder-b", false)
+    let b = acquire(&mut via_one, "s1", Some("holder-b"), false)
         .await
         .unwrap();
     assert_eq!(b.status, "acquired");
@@ -141,15 +78,21 @@ async fn a_takeover_through_one_replica_is_seen_by_the_other() {
         return;
     };
     let (mut via_one, mut via_two) = (one.client().await, two.client().await);
-    let first = acquire(&mut via_one, "s1", "tab-1", false).await.unwrap();
-    let taken = acquire(&mut via_two, "s1", "tab-2", true).await.unwrap();
+    let first = acquire(&mut via_one, "s1", Some("tab-1"), false)
+        .await
+        .unwrap();
+    let taken = acquire(&mut via_two, "s1", Some("tab-2"), true)
+        .await
+        .unwrap();
     assert_eq!(taken.status, "taken_over");
     let first_token = first.lock.unwrap().fencing_token;
     let taken_token = taken.lock.unwrap().fencing_token;
     assert!(taken_token > first_token);
 
     // Replica one now refuses the old holder and enforces the new active holder.
-    let refused = heartbeat(&mut via_one, "s1", "tab-1").await.unwrap_err();
+    let refused = heartbeat(&mut via_one, "s1", Some("tab-1"))
+        .await
+        .unwrap_err();
     assert_eq!(refused.lock.as_ref().unwrap().holder_id, "tab-2");
     assert_eq!(refused.lock.unwrap().fencing_token, taken_token);
     let rebuild = via_one
@@ -171,10 +114,10 @@ async fn a_takeover_through_one_replica_is_seen_by_the_other() {
     assert_eq!(error.active_session_id.as_deref(), Some("s1"));
 
     // A refresh keeps the token; expiry and a new grant raise it.
-    let refreshed = heartbeat(&mut via_one, "s1", "tab-2").await.unwrap();
+    let refreshed = heartbeat(&mut via_one, "s1", Some("tab-2")).await.unwrap();
     assert_eq!(refreshed.lock.unwrap().fencing_token, taken_token);
     one.clock.advance_secs(45);
-    let fresh = heartbeat(&mut via_two, "s1", "tab-3").await.unwrap();
+    let fresh = heartbeat(&mut via_two, "s1", Some("tab-3")).await.unwrap();
     assert_eq!(fresh.reason, "session lock acquired");
     assert!(fresh.lock.unwrap().fencing_token > taken_token);
     one.stop().await;
@@ -247,11 +190,13 @@ async fn a_redis_outage_answers_internal_in_time_and_health_follows() {
     server.wait_serving().await;
     let mut client = server.client().await;
     let mut health_client = HealthClient::new(server.channel().await);
-    assert!(heartbeat(&mut client, "s1", "tab-1").await.is_ok());
+    assert!(heartbeat(&mut client, "s1", Some("tab-1")).await.is_ok());
 
     redis.stop();
     let started = Instant::now();
-    let error = heartbeat(&mut client, "s1", "tab-1").await.unwrap_err();
+    let error = heartbeat(&mut client, "s1", Some("tab-1"))
+        .await
+        .unwrap_err();
     assert!(
         started.elapsed() < deadline + Duration::from_secs(1),
         "{:?}",
@@ -283,7 +228,7 @@ async fn a_redis_outage_answers_internal_in_time_and_health_follows() {
 
     let _redis = PrivateRedis::start(port).expect("redis-server restarts");
     wait_health(&mut health_client, ServingStatus::Serving).await;
-    let back = heartbeat(&mut client, "s1", "tab-1").await.unwrap();
+    let back = heartbeat(&mut client, "s1", Some("tab-1")).await.unwrap();
     // The restarted Redis kept nothing: the lease is granted afresh.
     assert_eq!(back.reason, "session lock acquired");
     server.stop().await;

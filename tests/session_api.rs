@@ -3,72 +3,15 @@
 
 mod common;
 
+use common::calls::{Client, acquire, get_lock, rebuild, rebuild_request, release};
 use common::{Store, TestServer};
-use walker_service::api::pb::{
-    self, AcquireLockRequest, ErrorCode, GetLockRequest, LockStatus, RebuildReachCacheRequest,
-    ReleaseLockRequest, WalkerError, acquire_lock_response, get_lock_response,
-    rebuild_reach_cache_response,
-};
-
-type Client = pb::walker_service_client::WalkerServiceClient<tonic::transport::Channel>;
-
-async fn acquire(
-    client: &mut Client,
-    session: &str,
-    holder: Option<&str>,
-    force: bool,
-) -> Result<LockStatus, WalkerError> {
-    let response = client
-        .acquire_lock(AcquireLockRequest {
-            session_id: session.to_owned(),
-            lock_holder_id: holder.map(str::to_owned),
-            force,
-        })
-        .await
-        .unwrap();
-    match response.into_inner().result.unwrap() {
-        acquire_lock_response::Result::LockStatus(status) => Ok(status),
-        acquire_lock_response::Result::Error(error) => Err(error),
-    }
-}
-
-async fn get(client: &mut Client, session: &str) -> Result<LockStatus, WalkerError> {
-    let response = client
-        .get_lock(GetLockRequest {
-            session_id: session.to_owned(),
-        })
-        .await
-        .unwrap();
-    match response.into_inner().result.unwrap() {
-        get_lock_response::Result::LockStatus(status) => Ok(status),
-        get_lock_response::Result::Error(error) => Err(error),
-    }
-}
+use walker_service::api::pb::{self, ErrorCode, WalkerError};
 
 /// A mutating call: a rebuild of the loaded patch a.
 async fn mutate(client: &mut Client, holder: Option<&str>) -> Result<(), WalkerError> {
-    let response = client
-        .rebuild_reach_cache(RebuildReachCacheRequest {
-            patch: "a".into(),
-            run_id: None,
-            lock_holder_id: holder.map(str::to_owned),
-        })
+    rebuild(client, rebuild_request("a", None, holder))
         .await
-        .unwrap();
-    match response.into_inner().result.unwrap() {
-        rebuild_reach_cache_response::Result::Rebuilt(_) => Ok(()),
-        rebuild_reach_cache_response::Result::Error(error) => Err(error),
-    }
-}
-
-async fn release(client: &mut Client, session: &str, holder: &str) {
-    client
-        .release_lock(ReleaseLockRequest {
-            session_id: session.to_owned(),
-            lock_holder_id: Some(holder.to_owned()),
-        })
-        .await
-        .unwrap();
+        .map(drop)
 }
 
 async fn acquire_lock_answers_every_status(store: Store) {
@@ -132,12 +75,12 @@ async fn get_lock_answers_unlocked_locked_and_errors(store: Store) {
         return;
     };
     let mut client = server.client().await;
-    let error = get(&mut client, " ").await.unwrap_err();
+    let error = get_lock(&mut client, " ").await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::InvalidArgument);
     assert_eq!(error.message, "session_id missing or invalid");
     assert_eq!(error.lock_status.as_deref(), Some("error"));
 
-    let free = get(&mut client, "s1").await.unwrap();
+    let free = get_lock(&mut client, "s1").await.unwrap();
     assert_eq!(
         (free.status.as_str(), free.reason.as_str()),
         ("unlocked", "no active lock")
@@ -147,7 +90,7 @@ async fn get_lock_answers_unlocked_locked_and_errors(store: Store) {
     let held = acquire(&mut client, "s1", Some("tab-1"), false)
         .await
         .unwrap();
-    let seen = get(&mut client, "s1").await.unwrap();
+    let seen = get_lock(&mut client, "s1").await.unwrap();
     assert_eq!(
         (seen.status.as_str(), seen.reason.as_str()),
         ("locked", "active lock present")
@@ -258,7 +201,7 @@ async fn releasing_the_active_lease_lifts_enforcement(store: Store) {
         .await
         .unwrap();
     assert!(mutate(&mut client, None).await.is_err());
-    release(&mut client, "s1", "tab-1").await;
+    release(&mut client, "s1", Some("tab-1")).await.unwrap();
     assert!(mutate(&mut client, None).await.is_ok());
     assert!(mutate(&mut client, Some("tab-2")).await.is_ok());
     server.stop().await;
@@ -281,7 +224,10 @@ async fn an_expired_active_lease_guards_nothing(store: Store) {
     // ...and once it expires, anyone may mutate.
     server.clock.advance_secs(1);
     assert!(mutate(&mut client, None).await.is_ok());
-    assert_eq!(get(&mut client, "s1").await.unwrap().status, "unlocked");
+    assert_eq!(
+        get_lock(&mut client, "s1").await.unwrap().status,
+        "unlocked"
+    );
     server.stop().await;
 }
 

@@ -8,11 +8,14 @@
 //!   specification, in plain Rust.
 //! - [`domain`] holds the rules: the lease table, the reach engine, canonical
 //!   JSON hashing and the reach-cache artifact.
-//! - [`rundir`] is the outside world: run directories, manifests, corpora and
-//!   cache files on disk.
+//! - [`rundir`] and [`lease_store`] are the outside world: run directories,
+//!   manifests, corpora and cache files on disk; leases in this process or in
+//!   a Redis shared by replicas.
+//! - [`server`] wires it all into a tonic server with reflection, [`health`]
+//!   that follows readiness and the lease store, and graceful [`shutdown`];
+//!   [`config`] is its command line, [`demo`] the bundled run it serves by
+//!   default.
 //! - [`cli`] is the command-line client for people without grpcurl.
-//! - [`server`] wires it all into a tonic server with health, reflection and
-//!   graceful [`shutdown`].
 
 pub mod api;
 pub mod app;

@@ -40,20 +40,26 @@ where
     async move {
         let started = Instant::now();
         let result = call.await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &result {
-            Ok(_) => tracing::info!(outcome = "ok", latency_ms, "call finished"),
-            Err(error) => tracing::info!(
-                outcome = error.code.as_str(),
-                latency_ms,
-                message = %error.message,
-                "call finished"
-            ),
-        }
+        log_finished(started, &result);
         Ok(Response::new(M::from(result)))
     }
     .instrument(span)
     .await
+}
+
+/// The one log line of a finished call: its outcome (`ok` or the error
+/// code) and latency, inside the call's span.
+fn log_finished<T>(started: Instant, result: &Result<T, WalkerError>) {
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(_) => tracing::info!(outcome = "ok", latency_ms, "call finished"),
+        Err(error) => tracing::info!(
+            outcome = error.code.as_str(),
+            latency_ms,
+            message = %error.message,
+            "call finished"
+        ),
+    }
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::LoadCorpusEvent, Status>> + Send>>;
@@ -167,28 +173,19 @@ impl WalkerService for WalkerGrpc {
                         sink,
                     )
                     .await;
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                log_finished(started, &result);
                 let last = match result {
                     Ok(state) => {
-                        tracing::info!(outcome = "ok", latency_ms, "call finished");
                         let key = PatchKey::parse_request(&request.patch).unwrap_or(PatchKey::A);
                         pb::LoadCorpusEvent {
                             state: Some(convert::patch_state(key, &state)),
                             ..event(STAGE_READY)
                         }
                     }
-                    Err(error) => {
-                        tracing::info!(
-                            outcome = error.code.as_str(),
-                            latency_ms,
-                            message = %error.message,
-                            "call finished"
-                        );
-                        pb::LoadCorpusEvent {
-                            error: Some(error.into()),
-                            ..event(STAGE_FAILED)
-                        }
-                    }
+                    Err(error) => pb::LoadCorpusEvent {
+                        error: Some(error.into()),
+                        ..event(STAGE_FAILED)
+                    },
                 };
                 let _ = events.send(Ok(last));
             }
@@ -213,30 +210,19 @@ impl WalkerService for WalkerGrpc {
     ) -> Result<Response<pb::ListRunsResponse>, Status> {
         // The contract gives ListRuns no in-band error: an unreadable runs
         // directory is a server fault.
-        let started = Instant::now();
-        let result = self.app.list_runs().await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match result {
-            Ok(runs) => {
-                tracing::info!(
-                    method = "ListRuns",
-                    outcome = "ok",
-                    latency_ms,
-                    "call finished"
-                );
-                Ok(Response::new(pb::ListRunsResponse {
+        let span = tracing::info_span!("rpc", method = "ListRuns");
+        async {
+            let started = Instant::now();
+            let result = self.app.list_runs().await;
+            log_finished(started, &result);
+            match result {
+                Ok(runs) => Ok(Response::new(pb::ListRunsResponse {
                     runs: runs.into_iter().map(Into::into).collect(),
-                }))
-            }
-            Err(error) => {
-                tracing::info!(
-                    method = "ListRuns",
-                    outcome = "internal",
-                    latency_ms,
-                    "call finished"
-                );
-                Err(Status::internal(error.message))
+                })),
+                Err(error) => Err(Status::internal(error.message)),
             }
         }
+        .instrument(span)
+        .await
     }
 }

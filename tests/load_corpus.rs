@@ -522,3 +522,40 @@ async fn list_runs_lists_valid_runs_newest_first_and_skips_broken_ones() {
     assert_eq!(synthetic.manifest_ipc_verification_status, "verified");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_run_whose_manifest_cannot_key_a_cache_still_loads() {
+    let server = TestServer::start().await;
+    let manifest_path = server.demo_run().join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest.as_object_mut().unwrap().remove("ipc");
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+
+    let mut client = server.client().await;
+    let events = load(&mut client, load_request("a", DEMO_RUN_ID, None)).await;
+    let state = final_state(&events);
+    assert_eq!(state.loader_status, "ready");
+    assert_eq!(reaches(state), DEMO_REACHES);
+    assert_eq!(
+        state.manifest_ipc_verification_status.as_deref(),
+        Some("missing")
+    );
+    assert_eq!(
+        state.manifest_ipc_verification_reason.as_deref(),
+        Some("missing-ipc-block")
+    );
+    // No cache could be written: the read's answer stays on record.
+    assert_eq!(state.reach_cache_status.as_deref(), Some("none"));
+    assert_eq!(
+        state.reach_cache_ipc_verification_status.as_deref(),
+        Some("missing")
+    );
+    assert_eq!(
+        state.reach_cache_ipc_verification_reason.as_deref(),
+        Some("manifest-ipc-missing")
+    );
+    assert!(state.reach_cache_ipc_input_hash.is_none());
+    assert!(!cache_path(&server.demo_run()).exists());
+    server.stop().await;
+}

@@ -13,7 +13,7 @@ use super::{App, ErrorCode, WalkerError, locks};
 use crate::clock::format_utc_seconds;
 use crate::domain::cache::CacheRead;
 use crate::domain::patch::{PatchKey, PatchState, Verification};
-use crate::domain::reach::Walker;
+use crate::domain::reach::{ProfileReach, Walker};
 use crate::rundir::cache_file::{read_cache, read_cache_hashes, write_cache};
 use crate::rundir::corpus::load_corpus;
 use crate::rundir::manifest_ipc::verify_manifest_value;
@@ -35,6 +35,15 @@ pub const MSG_MISSING_RUN_ID: &str = "Missing run_id";
 
 /// Receives the name of each loading stage as it starts.
 pub type StageSink = Box<dyn Fn(&str) + Send + Sync>;
+
+/// The reaches a load ends with and what it recorded about the cache.
+struct CacheOutcome {
+    reaches: Vec<ProfileReach>,
+    status: String,
+    /// `(input_hash, output_hash)` of the cache file, when there is one.
+    hashes: (Option<String>, Option<String>),
+    verification: Verification,
+}
 
 /// Why a load stopped after it started.
 enum LoadFailure {
@@ -176,57 +185,30 @@ impl App {
         let walker = Arc::new(walker);
 
         stage(STAGE_READING_CACHE)?;
-        let manifest = run.manifest().raw();
-        let read = read_cache(run.path(), run.run_id(), manifest, &self.settings);
-        let read_status = read.status();
-        let (reaches, cache_status, cache_hashes, verification) = match read {
+        let read = read_cache(
+            run.path(),
+            run.run_id(),
+            run.manifest().raw(),
+            &self.settings,
+        );
+        let cache = match read {
             CacheRead::Hit(hit) => {
                 stage(STAGE_CACHED_REACHES)?;
-                let verification = CacheRead::Hit(hit.clone()).verification();
-                (
-                    hit.reaches,
-                    "hit".to_owned(),
-                    (Some(hit.input_hash), Some(hit.output_hash)),
-                    Verification::new(verification.0, verification.1),
-                )
+                let (status, reason) = CacheRead::Hit(hit.clone()).verification();
+                CacheOutcome {
+                    reaches: hit.reaches,
+                    status: "hit".to_owned(),
+                    hashes: (Some(hit.input_hash), Some(hit.output_hash)),
+                    verification: Verification::new(status, reason),
+                }
             }
-            read => {
+            miss => {
                 stage(STAGE_COMPUTING_REACHES)?;
                 let reaches = walker
                     .compute_all_reaches()
                     .map_err(|e| walker_failure(e.to_string(), "reach"))?;
                 stage(STAGE_WRITING_CACHE)?;
-                let (status, reason) = read.verification();
-                let mut outcome = (
-                    reaches,
-                    read_status.to_owned(),
-                    (None, None),
-                    Verification::new(status, reason),
-                );
-                let created_at = format_utc_seconds(self.clock.now_ms());
-                match write_cache(
-                    run.path(),
-                    run.run_id(),
-                    manifest,
-                    &self.settings,
-                    &outcome.0,
-                    &created_at,
-                ) {
-                    Ok(_) => {
-                        outcome.1 = "written".to_owned();
-                        outcome.2 = read_cache_hashes(run.path());
-                        outcome.3 = Verification::new(
-                            "verified",
-                            format!("cache-written-after-{read_status}"),
-                        );
-                    }
-                    Err(error) => tracing::warn!(
-                        run_id = run.run_id(),
-                        error = %self.client_text(&error.to_string()),
-                        "reach cache not written; serving computed reaches"
-                    ),
-                }
-                outcome
+                self.write_cache_after(run, &miss, reaches)
             }
         };
 
@@ -234,16 +216,62 @@ impl App {
             s.walker = Some(walker);
             s.walker_ready = true;
             s.loading_stage = None;
-            s.profile_reaches = Some(Arc::new(reaches));
-            s.reach_cache_status = Some(cache_status);
-            s.reach_cache_ipc_input_hash = cache_hashes.0;
-            s.reach_cache_ipc_output_hash = cache_hashes.1;
-            s.reach_cache_ipc_verification = Some(verification);
+            s.profile_reaches = Some(Arc::new(cache.reaches));
+            s.reach_cache_status = Some(cache.status);
+            s.reach_cache_ipc_input_hash = cache.hashes.0;
+            s.reach_cache_ipc_output_hash = cache.hashes.1;
+            s.reach_cache_ipc_verification = Some(cache.verification);
         });
         if committed {
             Ok(())
         } else {
             Err(LoadFailure::Superseded)
+        }
+    }
+
+    /// Writes the cache for reaches computed after `read` missed. A failed
+    /// write is not a failed load: the reaches are served, and the patch
+    /// keeps the read's status and verification.
+    fn write_cache_after(
+        &self,
+        run: &RunDir,
+        read: &CacheRead,
+        reaches: Vec<ProfileReach>,
+    ) -> CacheOutcome {
+        let read_status = read.status();
+        let created_at = format_utc_seconds(self.clock.now_ms());
+        let written = write_cache(
+            run.path(),
+            run.run_id(),
+            run.manifest().raw(),
+            &self.settings,
+            &reaches,
+            &created_at,
+        );
+        match written {
+            Ok(_) => CacheOutcome {
+                reaches,
+                status: "written".to_owned(),
+                hashes: read_cache_hashes(run.path()),
+                verification: Verification::new(
+                    "verified",
+                    format!("cache-written-after-{read_status}"),
+                ),
+            },
+            Err(error) => {
+                tracing::warn!(
+                    run_id = run.run_id(),
+                    error = %self.client_text(&error.to_string()),
+                    "reach cache not written; serving computed reaches"
+                );
+                let (status, reason) = read.verification();
+                CacheOutcome {
+                    reaches,
+                    status: read_status.to_owned(),
+                    hashes: (None, None),
+                    verification: Verification::new(status, reason),
+                }
+            }
         }
     }
 

@@ -5,6 +5,8 @@ mod common;
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -15,6 +17,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_walker-service");
 struct ServerProcess {
     child: Child,
     addr: String,
+    /// The server's JSON log lines, as they arrive.
+    logs: Arc<Mutex<Vec<Value>>>,
     _runs: TempDir,
 }
 
@@ -44,10 +48,19 @@ impl ServerProcess {
             }
         };
         // Keep draining the logs so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(entry) = serde_json::from_str::<Value>(&line) {
+                    sink.lock().unwrap().push(entry);
+                }
+            }
+        });
         Self {
             child,
             addr,
+            logs,
             _runs: runs,
         }
     }
@@ -158,6 +171,28 @@ fn the_whole_flow_from_the_command_line() {
     let (code, got) = server.json(&["lock", "get", "--session", "s2"]);
     assert_eq!(code, Some(0));
     assert_eq!(got["lock_status"]["status"], "unlocked");
+
+    // Every call left one line in its `rpc` span with outcome and latency.
+    let finished = |method: &str, outcome: &str| {
+        server.logs.lock().unwrap().iter().any(|entry| {
+            entry["fields"]["message"] == "call finished"
+                && entry["span"]["name"] == "rpc"
+                && entry["span"]["method"] == method
+                && entry["fields"]["outcome"] == outcome
+                && entry["fields"]["latency_ms"].is_number()
+        })
+    };
+    let started = Instant::now();
+    while !finished("GetLock", "ok") && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(finished("AcquireLock", "ok"));
+    assert!(finished("HeartbeatLock", "locked"));
+    assert!(finished("LoadCorpus", "locked"));
+    assert!(finished("LoadCorpus", "ok"));
+    assert!(finished("RebuildReachCache", "ok"));
+    assert!(finished("ListRuns", "ok"));
+    assert!(finished("GetLock", "ok"));
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn log_finished<T>(started: Instant, result: &Result<T, WalkerError>) {
         Err(error) => tracing::info!(
             outcome = error.code.as_str(),
             latency_ms,
-            message = %error.message,
+            detail = %error.message,
             "call finished"
         ),
     }

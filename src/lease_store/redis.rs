@@ -79,9 +79,8 @@ use ::redis::{Client, RedisError, Script, Value};
 use crate::clock::{Clock, Millis, format_utc_seconds};
 use crate::domain::leases::{
     ActiveSession, EnforcementRefusal, LeaseLimits, LeaseOutcome, LeaseStatus, LockInfo,
-    REASON_ACQUIRED, REASON_HELD_BY_OTHER, REASON_HOLDER_INVALID, REASON_LOCK_PRESENT,
-    REASON_NO_LOCK, REASON_NOT_FOUND, REASON_REFRESHED, REASON_RELEASED, REASON_SESSION_INVALID,
-    REASON_TAKEN_OVER,
+    REASON_ACQUIRED, REASON_HELD_BY_OTHER, REASON_LOCK_PRESENT, REASON_NO_LOCK, REASON_NOT_FOUND,
+    REASON_REFRESHED, REASON_RELEASED, REASON_SESSION_INVALID, REASON_TAKEN_OVER,
 };
 
 /// How far Redis's own key expiry trails the logical expiry. It only has to
@@ -210,36 +209,6 @@ impl RedisLeaseStore {
         }
     }
 
-    /// Validates trimmed ids like the table does; `Err` carries the refusal.
-    fn check_ids<'a>(
-        &self,
-        session_id: &'a str,
-        holder_id: &'a str,
-    ) -> Result<(&'a str, &'a str), Box<LeaseOutcome>> {
-        let session_id = session_id.trim();
-        if session_id.is_empty() {
-            return Err(refusal(LeaseStatus::Error, REASON_SESSION_INVALID));
-        }
-        let holder_id = holder_id.trim();
-        if holder_id.is_empty() {
-            return Err(refusal(LeaseStatus::Error, REASON_HOLDER_INVALID));
-        }
-        let max = self.limits.max_id_bytes;
-        if session_id.len() > max {
-            return Err(refusal(
-                LeaseStatus::LimitExceeded,
-                format!("session_id exceeds the limit of {max} bytes"),
-            ));
-        }
-        if holder_id.len() > max {
-            return Err(refusal(
-                LeaseStatus::LimitExceeded,
-                format!("lock_holder_id exceeds the limit of {max} bytes"),
-            ));
-        }
-        Ok((session_id, holder_id))
-    }
-
     fn limit_reason(&self) -> String {
         format!("too many session locks (limit {})", self.limits.max_leases)
     }
@@ -305,7 +274,7 @@ impl RedisLeaseStore {
         force: bool,
         make_active: bool,
     ) -> Result<LeaseOutcome, LeaseStoreError> {
-        let (session_id, holder_id) = match self.check_ids(session_id, holder_id) {
+        let (session_id, holder_id) = match self.limits.check_ids(session_id, holder_id) {
             Ok(ids) => ids,
             Err(refusal) => return Ok(*refusal),
         };
@@ -341,7 +310,7 @@ impl RedisLeaseStore {
         session_id: &str,
         holder_id: &str,
     ) -> Result<LeaseOutcome, LeaseStoreError> {
-        let (session_id, holder_id) = match self.check_ids(session_id, holder_id) {
+        let (session_id, holder_id) = match self.limits.check_ids(session_id, holder_id) {
             Ok(ids) => ids,
             Err(refusal) => return Ok(*refusal),
         };
@@ -482,15 +451,6 @@ fn outcome(status: LeaseStatus, reason: &str, lock: Option<LockInfo>) -> LeaseOu
         lock,
         previous: None,
     }
-}
-
-fn refusal(status: LeaseStatus, reason: impl Into<String>) -> Box<LeaseOutcome> {
-    Box::new(LeaseOutcome {
-        status,
-        reason: reason.into(),
-        lock: None,
-        previous: None,
-    })
 }
 
 fn unexpected_code(code: &str) -> LeaseStoreError {

@@ -122,6 +122,41 @@ pub struct LeaseLimits {
     pub max_leases: usize,
 }
 
+impl LeaseLimits {
+    /// Trims the ids and checks them as every store must, before touching
+    /// any lease; `Err` carries the refusal to answer.
+    pub fn check_ids<'a>(
+        &self,
+        session_id: &'a str,
+        holder_id: &'a str,
+    ) -> Result<(&'a str, &'a str), Box<LeaseOutcome>> {
+        let refuse =
+            |status, reason: String| Err(Box::new(LeaseOutcome::new(status, reason, None)));
+        let session_id = session_id.trim();
+        if session_id.is_empty() {
+            return refuse(LeaseStatus::Error, REASON_SESSION_INVALID.to_owned());
+        }
+        let holder_id = holder_id.trim();
+        if holder_id.is_empty() {
+            return refuse(LeaseStatus::Error, REASON_HOLDER_INVALID.to_owned());
+        }
+        let max = self.max_id_bytes;
+        if session_id.len() > max {
+            return refuse(
+                LeaseStatus::LimitExceeded,
+                format!("session_id exceeds the limit of {max} bytes"),
+            );
+        }
+        if holder_id.len() > max {
+            return refuse(
+                LeaseStatus::LimitExceeded,
+                format!("lock_holder_id exceeds the limit of {max} bytes"),
+            );
+        }
+        Ok((session_id, holder_id))
+    }
+}
+
 impl Default for LeaseLimits {
     fn default() -> Self {
         Self {
@@ -232,49 +267,9 @@ impl LeaseTable {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Validates trimmed ids; `Err` carries the refusal to return.
-    fn check_ids<'a>(
-        &self,
-        session_id: &'a str,
-        holder_id: Option<&'a str>,
-    ) -> Result<(&'a str, &'a str), Box<LeaseOutcome>> {
-        let session_id = session_id.trim();
-        if session_id.is_empty() {
-            return Err(Box::new(LeaseOutcome::new(
-                LeaseStatus::Error,
-                REASON_SESSION_INVALID,
-                None,
-            )));
-        }
-        let holder_id = holder_id.map(str::trim).unwrap_or_default();
-        if holder_id.is_empty() {
-            return Err(Box::new(LeaseOutcome::new(
-                LeaseStatus::Error,
-                REASON_HOLDER_INVALID,
-                None,
-            )));
-        }
-        let max = self.limits.max_id_bytes;
-        if session_id.len() > max {
-            return Err(Box::new(LeaseOutcome::new(
-                LeaseStatus::LimitExceeded,
-                format!("session_id exceeds the limit of {max} bytes"),
-                None,
-            )));
-        }
-        if holder_id.len() > max {
-            return Err(Box::new(LeaseOutcome::new(
-                LeaseStatus::LimitExceeded,
-                format!("lock_holder_id exceeds the limit of {max} bytes"),
-                None,
-            )));
-        }
-        Ok((session_id, holder_id))
-    }
-
     /// Acquires, refreshes or (with `force`) takes over a lease.
     pub fn acquire(&self, session_id: &str, holder_id: &str, force: bool) -> LeaseOutcome {
-        let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
+        let (session_id, holder_id) = match self.limits.check_ids(session_id, holder_id) {
             Ok(ids) => ids,
             Err(refusal) => return *refusal,
         };
@@ -346,7 +341,7 @@ impl LeaseTable {
 
     /// Releases the caller's lease.
     pub fn release(&self, session_id: &str, holder_id: &str) -> LeaseOutcome {
-        let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
+        let (session_id, holder_id) = match self.limits.check_ids(session_id, holder_id) {
             Ok(ids) => ids,
             Err(refusal) => return *refusal,
         };
@@ -393,7 +388,7 @@ impl LeaseTable {
     /// Acquires (or takes over) a lease and, on success, makes that session
     /// the active one with this holder, in one step.
     pub fn acquire_active(&self, session_id: &str, holder_id: &str, force: bool) -> LeaseOutcome {
-        let (session_id, holder_id) = match self.check_ids(session_id, Some(holder_id)) {
+        let (session_id, holder_id) = match self.limits.check_ids(session_id, holder_id) {
             Ok(ids) => ids,
             Err(refusal) => return *refusal,
         };
@@ -434,7 +429,7 @@ impl LeaseTable {
             }
             Some(raw) => raw.trim(),
         };
-        if let Err(refusal) = self.check_ids(&active_session_id, Some(holder_id)) {
+        if let Err(refusal) = self.limits.check_ids(&active_session_id, holder_id) {
             return Err(EnforcementRefusal::ValidationFailed {
                 active_session_id,
                 reason: refusal.reason,

@@ -43,6 +43,20 @@ struct Fixture {
     _cleanup: Cleanup,
 }
 
+/// A store on Redis's own clock (production time), as a replica would run.
+async fn redis_time_store(url: &str, prefix: &str, ttl_secs: u64) -> RedisLeaseStore {
+    RedisLeaseStore::connect(
+        url,
+        prefix,
+        ttl_secs,
+        LeaseLimits::default(),
+        LeaseTime::Redis,
+        OP_TIMEOUT,
+    )
+    .await
+    .unwrap()
+}
+
 impl Fixture {
     async fn new(url: &str) -> Self {
         Self::with(url, LeaseLimits::default()).await
@@ -1001,16 +1015,7 @@ async fn redis_expires_a_lease_by_itself_on_its_own_clock() {
         url: url.clone(),
         prefix: prefix.clone(),
     };
-    let store = RedisLeaseStore::connect(
-        &url,
-        &prefix,
-        1,
-        LeaseLimits::default(),
-        LeaseTime::Redis,
-        OP_TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let store = redis_time_store(&url, &prefix, 1).await;
     let first = store.acquire("s1", "tab-1", false).await.unwrap();
     assert_eq!(first.status, LeaseStatus::Acquired);
     let mut conn = raw_connection(&url).await;
@@ -1046,16 +1051,7 @@ async fn redis_time_expires_leases_logically_before_redis_drops_them() {
         url: url.clone(),
         prefix: prefix.clone(),
     };
-    let store = RedisLeaseStore::connect(
-        &url,
-        &prefix,
-        1,
-        LeaseLimits::default(),
-        LeaseTime::Redis,
-        OP_TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let store = redis_time_store(&url, &prefix, 1).await;
     store.acquire_active("s1", "tab-1", false).await.unwrap();
     assert_eq!(store.get("s1").await.unwrap().status, LeaseStatus::Locked);
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -1096,18 +1092,7 @@ async fn concurrent_replicas_never_hand_one_grant_to_two_holders() {
     };
     let mut replicas = Vec::new();
     for _ in 0..2 {
-        replicas.push(
-            RedisLeaseStore::connect(
-                &url,
-                &prefix,
-                TTL_SECS,
-                LeaseLimits::default(),
-                LeaseTime::Redis,
-                OP_TIMEOUT,
-            )
-            .await
-            .unwrap(),
-        );
+        replicas.push(redis_time_store(&url, &prefix, TTL_SECS).await);
     }
     let mut tasks = Vec::new();
     for task in 0..TASKS {

@@ -7,11 +7,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::TestServer;
+use common::calls::{acquire, get_lock};
 use serde_json::Value;
 use tokio_stream::StreamExt as _;
 use walker_service::api::pb::{
-    self, AcquireLockRequest, ErrorCode, GetLockRequest, GetPatchRequest, ListRunsRequest,
-    LoadCorpusEvent, LoadCorpusRequest, PatchState, get_lock_response, get_patch_response,
+    self, ErrorCode, GetPatchRequest, ListRunsRequest, LoadCorpusEvent, LoadCorpusRequest,
+    PatchState, get_patch_response,
 };
 use walker_service::demo::DEMO_RUN_ID;
 use walker_service::domain::reach::synthetic::synthetic_corpus;
@@ -427,12 +428,7 @@ async fn a_client_that_disconnects_does_not_cancel_the_load() {
 async fn loads_go_through_the_active_session_and_detach_it() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    client
-        .acquire_lock(AcquireLockRequest {
-            session_id: "s1".into(),
-            lock_holder_id: Some("tab-1".into()),
-            force: false,
-        })
+    acquire(&mut client, "s1", Some("tab-1"), false)
         .await
         .unwrap();
     let events = load(&mut client, load_request("a", DEMO_RUN_ID, None)).await;
@@ -448,17 +444,8 @@ async fn loads_go_through_the_active_session_and_detach_it() {
     let events = load(&mut client, load_request("a", DEMO_RUN_ID, Some("tab-1"))).await;
     final_state(&events);
     // The load released the holder's lease and cleared the active session.
-    let lock = client
-        .get_lock(GetLockRequest {
-            session_id: "s1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    match lock.result.unwrap() {
-        get_lock_response::Result::LockStatus(status) => assert_eq!(status.status, "unlocked"),
-        get_lock_response::Result::Error(error) => panic!("{error:?}"),
-    }
+    let lock = get_lock(&mut client, "s1").await.unwrap();
+    assert_eq!(lock.status, "unlocked");
     let events = load(&mut client, load_request("b", DEMO_RUN_ID, None)).await;
     final_state(&events);
     server.stop().await;

@@ -6,11 +6,10 @@ mod common;
 use std::path::Path;
 
 use common::TestServer;
-use common::calls::{Client, assert_error, rebuild, rebuild_request};
+use common::calls::{Client, acquire, assert_error, rebuild, rebuild_request};
 use serde_json::Value;
 use walker_service::api::pb::{
-    self, AcquireLockRequest, ErrorCode, GetPatchRequest, RebuildReachCacheRequest, WalkerError,
-    get_patch_response,
+    self, ErrorCode, GetPatchRequest, RebuildReachCacheRequest, WalkerError, get_patch_response,
 };
 use walker_service::demo::DEMO_RUN_ID;
 use walker_service::domain::cache::CacheRead;
@@ -241,12 +240,7 @@ async fn an_unwritable_ipc_directory_is_an_internal_failure() {
 async fn the_active_session_guards_rebuilds_before_anything_else() {
     let server = TestServer::start_loaded().await;
     let mut client = server.client().await;
-    client
-        .acquire_lock(AcquireLockRequest {
-            session_id: "s1".into(),
-            lock_holder_id: Some("tab-1".into()),
-            force: false,
-        })
+    acquire(&mut client, "s1", Some("tab-1"), false)
         .await
         .unwrap();
 

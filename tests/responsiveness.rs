@@ -4,10 +4,11 @@
 mod common;
 
 use common::TestServer;
+use common::calls::heartbeat;
 use tokio_stream::StreamExt as _;
 use walker_service::api::pb::{
-    GetPatchRequest, HeartbeatLockRequest, LoadCorpusRequest, RebuildReachCacheRequest,
-    get_patch_response, heartbeat_lock_response, rebuild_reach_cache_response,
+    GetPatchRequest, LoadCorpusRequest, RebuildReachCacheRequest, get_patch_response,
+    rebuild_reach_cache_response,
 };
 use walker_service::config::{LoadSpec, PatchKey};
 use walker_service::domain::reach::synthetic::synthetic_corpus;
@@ -54,18 +55,8 @@ async fn a_heartbeat_during_a_long_rebuild_answers_before_the_rebuild() {
     for _ in 0..20 {
         tokio::task::yield_now().await;
     }
-    let heartbeat = client
-        .heartbeat_lock(HeartbeatLockRequest {
-            session_id: "s1".into(),
-            lock_holder_id: Some("tab-1".into()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(matches!(
-        heartbeat.result,
-        Some(heartbeat_lock_response::Result::LockStatus(_))
-    ));
+    let beat = heartbeat(&mut client, "s1", Some("tab-1")).await;
+    assert!(beat.is_ok(), "{beat:?}");
     assert!(
         !rebuild.is_finished(),
         "the rebuild finished before the heartbeat"
@@ -125,18 +116,8 @@ async fn lease_calls_and_the_other_patch_answer_during_a_load() {
         .unwrap()
         .into_inner();
     stream.next().await.unwrap().unwrap();
-    let heartbeat = client
-        .heartbeat_lock(HeartbeatLockRequest {
-            session_id: "s1".into(),
-            lock_holder_id: Some("tab-1".into()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(matches!(
-        heartbeat.result,
-        Some(heartbeat_lock_response::Result::LockStatus(_))
-    ));
+    let beat = heartbeat(&mut client, "s1", Some("tab-1")).await;
+    assert!(beat.is_ok(), "{beat:?}");
     let patch = client
         .get_patch(GetPatchRequest { patch: "a".into() })
         .await
